@@ -1,0 +1,186 @@
+"""The ``cso-policy`` command line."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from . import __version__, exitcodes
+from .app import Catalogue, audit, make_report
+from .entitlements import entitlement_table, write_entitlements
+from .errors import CsoPolicyError
+from .plugins import get_plugin_manager
+from .workspace import RecordInput, load_contracts, load_workspace
+
+
+def _catalogue() -> Catalogue:
+    return Catalogue.from_plugins(get_plugin_manager(load_entrypoints=True))
+
+
+def handle_errors(fn):
+    """Usage, config and input errors: one line on stderr, exit 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CsoPolicyError as exc:
+            click.echo(f"cso-policy: error: {exc}", err=True)
+            sys.exit(exitcodes.USAGE)
+
+    return wrapper
+
+
+class AsOf(click.ParamType):
+    name = "TIMESTAMP"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date or timestamp", param, ctx)
+        if parsed.tzinfo is None:
+            if "T" in value or " " in value:
+                self.fail(f"{value!r} has no UTC offset (add Z or +hh:mm)", param, ctx)
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cso-policy")
+def main():
+    """Audit customer-success engagement records against contract terms (policy as code)."""
+
+
+@main.command("audit")
+@click.argument("workspace", required=False, type=click.Path(path_type=Path))
+@click.option("--contracts", "contract_paths", multiple=True, help="Contract file, folder or glob (repeatable).")
+@click.option("--records", "record_paths", multiple=True, help="Record file, folder or glob (repeatable).")
+@click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
+@click.option("--as-of", type=AsOf(), help="Measure open items up to this time (ISO 8601).")
+@click.option("--format", "fmt", default="text", show_default=True, help="Report format (see `cso-policy plugins`).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
+@click.option("--fail-on", type=click.Choice(exitcodes.FAIL_ON_CHOICES), default="error", show_default=True)
+@click.option("--select", multiple=True, help="Only rules matching this id glob (repeatable).")
+@click.option("--ignore", multiple=True, help="Skip rules matching this id glob (repeatable).")
+@handle_errors
+def audit_cmd(workspace, contract_paths, record_paths, policy_paths, as_of, fmt, output, fail_on, select, ignore):
+    """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
+
+    WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
+    what it lists.
+    """
+    cat = _catalogue()
+    writer = cat.formats.get(fmt)
+    if writer is None:
+        raise click.UsageError(f"unknown --format {fmt!r} (known: {', '.join(sorted(cat.formats))})")
+    rules = cat.select(select, ignore)
+    if workspace is None and not (contract_paths and record_paths):
+        workspace = Path(".")
+        if not (workspace / "cso-policy.toml").is_file() and not (contract_paths or record_paths):
+            raise click.UsageError("give a WORKSPACE folder with a cso-policy.toml, or --contracts and --records")
+    ws = load_workspace(workspace) if workspace is not None else None
+    contract_base = Path(".") if contract_paths or ws is None else ws.root
+    record_base = Path(".") if record_paths or ws is None else ws.root
+    contracts = load_contracts(contract_paths or (ws.contracts if ws else ()), contract_base)
+    inputs = [RecordInput(path=Path(p)) for p in record_paths] if record_paths else list(ws.records if ws else ())
+    roots = list(policy_paths) + list(ws.policies if ws else ())
+    result, views = audit(cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots)
+    report = make_report(result, views, as_of)
+    _write(output, lambda stream: writer.write(report, stream))
+    sys.exit(exitcodes.for_findings(report.findings, fail_on))
+
+
+def _write(output: Path | None, write) -> None:
+    if output is None:
+        write(click.get_text_stream("stdout"))
+        return
+    try:
+        with output.open("w", encoding="utf-8", newline="\n") as stream:
+            write(stream)
+    except OSError as exc:
+        raise CsoPolicyError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def rules_cmd(fmt):
+    """List every rule: id, level, clause and title."""
+    cat = _catalogue()
+    if fmt == "json":
+        import json
+
+        rows = [
+            {"id": r.id, "level": str(r.level), "clause": r.clause, "title": r.title, "plugin": r.plugin,
+             "description": r.description}
+            for r in cat.rules
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(r.id) for r in cat.rules)
+    for r in cat.rules:
+        origin = f"  ({r.plugin})" if r.plugin else ""
+        click.echo(f"{r.id:<{width}}  {str(r.level):<7}  {r.clause:<14}  {r.title}{origin}")
+
+
+@main.command("entitlements")
+@click.argument("contract", type=click.Path(path_type=Path))
+@click.option("--records", "record_paths", multiple=True, help="Record file, folder or glob (repeatable).")
+@click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path))
+@click.option("--as-of", type=AsOf(), help="The current period is the one holding this time (default: now).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def entitlements_cmd(contract, record_paths, policy_paths, as_of, fmt):
+    """What each package of CONTRACT (a contract file) is entitled to, used so far and left."""
+    cat = _catalogue()
+    contracts = load_contracts([contract], Path("."))
+    inputs = [RecordInput(path=Path(p)) for p in record_paths]
+    moment = as_of or datetime.now(timezone.utc)
+    rules = [r for r in cat.rules if r.id.startswith("input.")]
+    _, views = audit(cat, contracts, inputs, rules=rules, as_of=moment, policy_roots=policy_paths)
+    table = entitlement_table(views[contracts[0].id], moment)
+    write_entitlements(table, click.get_text_stream("stdout"), fmt)
+
+
+@main.command("policies")
+@click.argument("action", type=click.Choice(["list", "show"]), default="list")
+@click.argument("ref", required=False)
+@click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path))
+@handle_errors
+def policies_cmd(action, ref, policy_paths):
+    """List the policy versions found, or show one (its readings I-n and hours)."""
+    registry = _catalogue().registry(policy_paths)
+    if action == "list":
+        for name, folder in sorted(registry.available().items()):
+            click.echo(f"{name}  {folder}")
+        return
+    if ref is None:
+        raise click.UsageError("policies show needs ID@VERSION")
+    policy = registry.get(ref)
+    m = policy.manifest
+    click.echo(f"{policy.ref}: {m.title} (effective {m.effective}){' [example]' if m.example else ''}")
+    click.echo(f"source {m.source.file} sha256 {m.source.sha256}")
+    hours = policy.entitlement.hours
+    for tier in policy.tiers:
+        click.echo(f"  {tier:<13} {hours.per_quarter[tier]:>6g} h/quarter  {hours.per_year[tier]:>6g} h/year")
+    for reading in m.readings:
+        click.echo(f"{reading.id} ({reading.parameter}): {reading.text}")
+
+
+@main.command("plugins")
+@handle_errors
+def plugins_cmd():
+    """List the registered plugins and what each adds."""
+    cat = _catalogue()
+    for name, plugin in cat.pm.list_name_plugin():
+        hooks = sorted(h.name for h in cat.pm.get_hookcallers(plugin) or ())
+        click.echo(f"{name}: {', '.join(hooks)}")
+    click.echo(f"formats: {', '.join(sorted(cat.formats))}")
+    click.echo(f"sources: {', '.join(sorted(cat.sources))}")

@@ -1,0 +1,165 @@
+"""What rules see during one audit: contracts resolved against their policy, package
+pools, and the ledger of running totals.
+
+One package shared by several lines of business is one :class:`Pool`; all its
+hours, deliveries and allowances are counted together. Everything here is built
+fresh for each audit, so rules stay pure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from attrs import define, field
+
+from .calendar import ContractCalendar
+from .errors import ConfigError
+from .model import Contract, Impact, Package, Record
+from .policy import Cell, Policy
+
+EPSILON = 1e-9
+
+
+def exceeds(value: float, cap: float) -> bool:
+    """value > cap, ignoring float dust from summing fractional hours."""
+    return value - cap > EPSILON
+
+
+@define
+class Tally:
+    """A running total against a cap; remembers the record that first took it over."""
+
+    cap: float | None
+    total: float = 0.0
+    crossing: Record | None = None
+
+    def add(self, amount: float, record: Record) -> None:
+        self.total += amount
+        if self.crossing is None and self.cap is not None and exceeds(self.total, self.cap):
+            self.crossing = record
+
+    @property
+    def over(self) -> float:
+        return max(0.0, self.total - self.cap) if self.cap is not None else 0.0
+
+
+@define
+class Pool:
+    """One purchased package and the lines of business sharing it."""
+
+    contract: ContractView
+    package: Package
+    tier: str
+    quarterly_cap: float
+    annual_cap: float
+    quarters: dict[int, Tally] = field(factory=dict)
+    years: dict[int, Tally] = field(factory=dict)
+    allowances: dict[tuple[str, int], Tally] = field(factory=dict)
+    deliveries: dict[tuple[str, str, int], int] = field(factory=lambda: defaultdict(int))
+    state: dict = field(factory=dict)  # per-pool room for plugin rules
+
+    @property
+    def id(self) -> str:
+        return self.package.id
+
+    @property
+    def lobs(self) -> list[str]:
+        return self.package.lines_of_business
+
+    def cell(self, item: str) -> Cell | None:
+        return self.contract.policy.cell(self.tier, item)
+
+
+
+@define
+class ContractView:
+    contract: Contract
+    policy: Policy
+    calendar: ContractCalendar
+    zone: ZoneInfo
+    pools: dict[str, Pool] = field(factory=dict)
+    by_lob: dict[str, Pool] = field(factory=dict)
+    # billing: what invoice lines and deliveries/expenses refer to each other
+    invoice_lines: list = field(factory=list)
+    delivery_status: dict[str, str] = field(factory=dict)
+    expense_ids: set[str] = field(factory=set)
+    needs_invoice: list = field(factory=list)
+    over_frequency: set[str] = field(factory=set)
+    state: dict = field(factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.contract.id
+
+    @property
+    def policy_ref(self) -> str:
+        return self.policy.ref
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def money(self, hours: float) -> Impact:
+        """Hours, and their price at the agreed overage rate when there is one."""
+        overage = self.contract.overage
+        if overage is not None and overage.rate is not None and overage.currency:
+            return Impact(hours=hours, amount=hours * overage.rate, currency=overage.currency)
+        return Impact(hours=hours)
+
+    def pool_for(self, record: Record) -> Pool | None:
+        lob = getattr(record, "lob", None)
+        if lob is not None:
+            return self.by_lob.get(lob)
+        package = getattr(record, "package", None)
+        return self.pools.get(package) if package is not None else None
+
+
+def build_view(contract: Contract, policy: Policy) -> ContractView:
+    """Resolve a contract against its policy; a contract that cannot be is a ConfigError."""
+    where = contract.path or contract.id
+    terms = policy.entitlement
+    try:
+        zone = ZoneInfo(contract.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where} $.timezone: unknown IANA time zone {contract.timezone!r}") from None
+    if contract.term.end < contract.term.start:
+        raise ConfigError(f"{where} $.term: end {contract.term.end} is before start {contract.term.start}")
+    calendar = ContractCalendar(
+        contract.term.start, contract.term.end, anchor=terms.periods.anchor, week_days=terms.periods.week_days
+    )
+    view = ContractView(contract=contract, policy=policy, calendar=calendar, zone=zone)
+    for index, package in enumerate(contract.packages):
+        tier = policy.resolve_tier(package.tier)
+        if tier is None:
+            known = ", ".join(policy.tiers)
+            raise ConfigError(f"{where} $.packages[{index}].tier: unknown tier {package.tier!r} (expected one of {known})")
+        if package.id in view.pools:
+            raise ConfigError(f"{where} $.packages[{index}].id: duplicate package id {package.id!r}")
+        pool = Pool(
+            contract=view,
+            package=package,
+            tier=tier,
+            quarterly_cap=terms.hours.per_quarter[tier],
+            annual_cap=terms.hours.per_year[tier],
+        )
+        view.pools[package.id] = pool
+        for lob in package.lines_of_business:
+            if lob in view.by_lob:
+                raise ConfigError(
+                    f"{where} $.packages[{index}].lines_of_business: {lob!r} is already in package "
+                    f"{view.by_lob[lob].id!r} (a line of business belongs to one package)"
+                )
+            view.by_lob[lob] = pool
+    return view
+
+
+@define
+class Audit:
+    """One audit run: the contracts, the clock, counts, and room for rule state."""
+
+    contracts: dict[str, ContractView]
+    as_of: datetime | None = None
+    records: int = 0
+    by_kind: dict[str, int] = field(factory=lambda: defaultdict(int))
+    state: dict = field(factory=dict)  # per-run room for plugin rules, keyed by rule id

@@ -1,0 +1,194 @@
+"""The audit loop: decode, structure, resolve, observe, check; then finish.
+
+Records stream through once. Each is structured (cattrs), resolved to its
+contract and package pool, entered in the ledger, and handed to the rules that
+read its kind. After the last record every rule's ``finish`` runs. Findings
+come back sorted, so the same inputs give the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from attrs import define, field
+
+from . import ledger
+from .context import Audit, ContractView, build_view
+from .errors import ConfigError
+from .convert import StructureError, structure_record
+from .model import Contract, Finding, Level, Record, Violation
+from .policy import PolicyRegistry
+from .rule import Rule
+
+INVALID = "input.invalid_record"
+UNKNOWN = "input.unknown_reference"
+
+
+@define(frozen=True)
+class BadLine:
+    """A source line that could not even be decoded; sources yield it in place of an object."""
+
+    reason: str
+
+
+RawRecord = tuple[str, int, "dict | BadLine"]
+
+
+@define
+class AuditResult:
+    findings: list[Finding]
+    audit: Audit
+    rules: list[Rule]
+    rule_errors: list[str] = field(factory=list)
+
+
+def build_contracts(contracts: Iterable[Contract], registry: PolicyRegistry) -> dict[str, ContractView]:
+    views: dict[str, ContractView] = {}
+    for contract in contracts:
+        if contract.id in views:
+            raise ConfigError(
+                f"{contract.path}: contract id {contract.id!r} is also defined in {views[contract.id].contract.path}"
+            )
+        try:
+            policy = registry.get(contract.policy)
+        except ConfigError as exc:
+            raise ConfigError(f"{contract.path or contract.id} $.policy: {exc}") from None
+        views[contract.id] = build_view(contract, policy)
+    return views
+
+
+class Evaluator:
+    """Runs *rules* over records against *contracts*; one instance per audit."""
+
+    def __init__(self, contracts: dict[str, ContractView], rules: list[Rule], as_of: datetime | None = None):
+        self.audit = Audit(contracts=contracts, as_of=as_of)
+        self.rules = rules
+        self.by_id = {r.id: r for r in rules}
+        self.by_kind: dict[str, list[Rule]] = {}
+        for r in rules:
+            for kind in r.kinds:
+                self.by_kind.setdefault(kind, []).append(r)
+        self.findings: list[Finding] = []
+
+    # -- findings -------------------------------------------------------------------
+
+    def emit(self, rule_id: str, v: Violation, view: ContractView | None = None) -> None:
+        rule = self.by_id.get(rule_id)
+        if rule is None:  # input.* deselected with --ignore
+            return
+        record = v.record
+        contract = v.contract or (view.id if view else getattr(record, "contract", None))
+        if view is None and contract is not None:
+            view = self.audit.contracts.get(contract)
+        self.findings.append(
+            Finding(
+                rule=rule.id,
+                level=v.level or rule.level,
+                contract=contract,
+                lob=v.lob if v.lob is not None else getattr(record, "lob", None),
+                record=record.id if record is not None else None,
+                source=v.source or (record.source if record is not None else None),
+                message=v.message,
+                clause=v.clause or rule.clause,
+                policy=view.policy_ref if view is not None else None,
+                impact=v.impact,
+                period=v.period,
+                plugin=rule.plugin,
+            )
+        )
+
+    def input_problem(self, file: str, line: int, problems: list[tuple[str, str]], contract=None) -> None:
+        where = f"{file}:{line}" if line else file
+        for path, msg in problems:
+            self.emit(INVALID, Violation(message=f"{where} {path}: {msg}", contract=contract, source=where))
+
+    # -- the loop -------------------------------------------------------------------
+
+    def feed(self, stream: Iterable[RawRecord]) -> None:
+        audit = self.audit
+        contracts = audit.contracts
+        by_kind = self.by_kind
+        counts = audit.by_kind
+        for file, line, obj in stream:
+            audit.records += 1
+            if type(obj) is BadLine:
+                self.input_problem(file, line, [("$", obj.reason)])
+                continue
+            contract_id = obj.get("contract") if type(obj) is dict else None
+            try:
+                record = structure_record(obj)
+            except StructureError as exc:
+                self.input_problem(file, line, exc.problems, contract_id if type(contract_id) is str else None)
+                continue
+            record.file = file
+            record.line = line
+            counts[record.kind] += 1
+            view = contracts.get(record.contract)
+            if view is None:
+                self.emit(UNKNOWN, Violation(message=f"unknown contract {record.contract!r}", record=record, contract=record.contract))
+                continue
+            pool = view.pool_for(record)
+            if pool is None and not self.resolved_without_pool(record, view):
+                continue
+            if not self.valid_for_policy(record, view):
+                continue
+            ledger.observe(record, view, pool)
+            for r in by_kind.get(record.kind, ()):
+                found = r.check(record, view, pool, audit)
+                if found:
+                    for v in found:
+                        self.emit(r.id, v, view)
+
+    def resolved_without_pool(self, record: Record, view: ContractView) -> bool:
+        """A record without a pool is fine only if it names no LOB or package (an expense)."""
+        lob = getattr(record, "lob", None)
+        package = getattr(record, "package", None)
+        if lob is None and package is None:
+            return True
+        what = f"line of business {lob!r}" if lob is not None else f"package {package!r}"
+        self.emit(UNKNOWN, Violation(message=f"unknown {what} in contract {view.id}", record=record), view)
+        return False
+
+    def valid_for_policy(self, record: Record, view: ContractView) -> bool:
+        problem = _policy_problem(record, view)
+        if problem is None:
+            return True
+        path, msg = problem
+        self.emit(INVALID, Violation(message=f"{record.source} {path}: {msg}", record=record), view)
+        return False
+
+    def finish(self) -> AuditResult:
+        for r in self.rules:
+            if r.finish is not None:
+                for v in r.finish(self.audit) or ():
+                    self.emit(r.id, v)
+        self.findings.sort(key=Finding.sort_key)
+        return AuditResult(findings=self.findings, audit=self.audit, rules=self.rules)
+
+
+def _policy_problem(record: Record, view: ContractView) -> tuple[str, str] | None:
+    kind = record.kind
+    if kind == "work":
+        if record.service not in view.policy.services:
+            return "$.service", _expected(view.policy.services, record.service)
+    elif kind == "delivery":
+        if record.deliverable not in view.policy.entitlement.items:
+            return "$.deliverable", _expected(view.policy.entitlement.items, record.deliverable)
+    elif kind == "invoice_line":
+        if view.calendar.parse_label(record.period) is None:
+            return "$.period", f"expected a contract period like 2026-Q1 or 2026, got {record.period!r}"
+    return None
+
+
+def _expected(known, got) -> str:
+    return f"expected one of {', '.join(sorted(known))}, got {got!r}"
+
+
+def run_audit(
+    contracts: dict[str, ContractView], rules: list[Rule], streams: Iterable[Iterator[RawRecord]], as_of=None
+) -> AuditResult:
+    evaluator = Evaluator(contracts, rules, as_of)
+    for stream in streams:
+        evaluator.feed(stream)
+    return evaluator.finish()

@@ -1,0 +1,21 @@
+"""Exit codes, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .model import Finding, Level
+
+OK = 0
+FINDINGS = 1
+USAGE = 2
+
+FAIL_ON_CHOICES = ("error", "warning", "info", "never")
+
+
+def for_findings(findings: Iterable[Finding], fail_on: str) -> int:
+    """1 when any (non-waived) finding is at or above *fail_on*, else 0."""
+    if fail_on == "never":
+        return OK
+    threshold = Level.parse(fail_on)
+    return FINDINGS if any(f.level >= threshold for f in findings) else OK

@@ -1,0 +1,294 @@
+"""The data model: contracts, engagement records and findings (attrs classes)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Literal
+
+from attrs import define, field, frozen
+
+Severity = Literal["P1", "P2", "P3"]
+Channel = Literal["web", "chat", "phone", "messaging", "email"]
+PackKind = Literal["basic", "intermediate", "advanced"]
+InvoiceItem = Literal["overage_hours", "additional_service", "expense", "surcharge", "deliverable"]
+
+
+class Level(enum.IntEnum):
+    """Finding level; the order is what ``--fail-on`` compares."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        return cls[text.upper()]
+
+
+# ---------------------------------------------------------------- contracts
+
+
+@frozen(kw_only=True)
+class Term:
+    start: date
+    end: date
+
+
+@frozen(kw_only=True)
+class Overage:
+    rate: float | None = None
+    currency: str | None = None
+    agreement: str | None = None
+
+    @property
+    def agreed(self) -> bool:
+        return self.rate is not None and bool(self.currency) and bool(self.agreement)
+
+
+@frozen(kw_only=True)
+class Package:
+    id: str
+    tier: str
+    lines_of_business: list[str]
+
+
+@frozen(kw_only=True)
+class ExpansionPurchase:
+    package: str
+    kind: PackKind
+    hours: float
+    purchased_on: date
+
+
+@frozen(kw_only=True)
+class Contract:
+    id: str
+    customer: str
+    policy: str
+    term: Term
+    timezone: str
+    packages: list[Package]
+    renewal_of: str | None = None
+    holidays: str | None = None
+    holidays_subdiv: str | None = None
+    overage: Overage | None = None
+    expansion_purchases: list[ExpansionPurchase] = field(factory=list)
+    # Where the contract was read from; not part of the TOML.
+    path: str = ""
+
+
+# ---------------------------------------------------------------- records
+# Records are mutable only so the loader can stamp their source location after
+# structuring; nothing changes them after that.
+
+
+@define(kw_only=True)
+class Record:
+    id: str
+    contract: str
+    file: str = ""
+    line: int = 0
+
+    kind = "record"
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@define(kw_only=True)
+class Work(Record):
+    date: date
+    lob: str
+    hours: float
+    service: str
+    expansion: str | None = None
+    note: str | None = None
+
+    kind = "work"
+
+
+@define(kw_only=True)
+class Delivery(Record):
+    date: date
+    lob: str
+    deliverable: str
+    international: bool = False
+    note: str | None = None
+
+    kind = "delivery"
+
+
+@frozen(kw_only=True)
+class SeverityChange:
+    at: datetime
+    severity: Severity
+
+
+@define(kw_only=True)
+class Ticket(Record):
+    lob: str
+    severity: Severity
+    opened_at: datetime
+    channel: Channel
+    first_response_at: datetime | None = None
+    updates: list[datetime] = field(factory=list)
+    resolved_at: datetime | None = None
+    is_bug: bool = False
+    rca_delivered_at: datetime | None = None
+    security_incident: bool = False
+    tier2_direct: bool = False
+    severity_changes: list[SeverityChange] = field(factory=list)
+    subject: str | None = None
+
+    kind = "ticket"
+
+    @property
+    def date(self) -> date:
+        return self.opened_at.date()
+
+
+@define(kw_only=True)
+class Expense(Record):
+    date: date
+    amount: float
+    currency: str
+    approved_at: datetime | None
+    lob: str | None = None
+    related: str | None = None
+    description: str | None = None
+
+    kind = "expense"
+
+
+@define(kw_only=True)
+class ExpansionScope(Record):
+    package: str
+    pack: PackKind
+    use: str
+    hours: float
+    approved_at: datetime
+    description: str | None = None
+
+    kind = "expansion_scope"
+
+    @property
+    def date(self) -> date:
+        return self.approved_at.date()
+
+
+@define(kw_only=True)
+class InvoiceLine(Record):
+    lob: str
+    period: str
+    item: InvoiceItem
+    quantity: float
+    rate: float
+    amount: float
+    currency: str
+    ref: str | None = None
+    description: str | None = None
+
+    kind = "invoice_line"
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.kind: cls for cls in (Work, Delivery, Ticket, Expense, ExpansionScope, InvoiceLine)
+}
+
+
+# ---------------------------------------------------------------- findings
+
+
+@frozen(kw_only=True)
+class Impact:
+    hours: float | None = None
+    amount: float | None = None
+    currency: str | None = None
+    duration_seconds: float | None = None
+
+    def as_dict(self) -> dict:
+        out: dict = {}
+        if self.hours is not None:
+            out["hours"] = round(self.hours, 4)
+        if self.amount is not None:
+            out["amount"] = round(self.amount, 2)
+            out["currency"] = self.currency
+        if self.duration_seconds is not None:
+            out["duration"] = iso_duration(self.duration_seconds)
+            out["duration_seconds"] = round(self.duration_seconds, 3)
+        return out
+
+
+def iso_duration(seconds: float) -> str:
+    """``5400`` -> ``PT1H30M``: an ISO 8601 duration, for reports."""
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = "".join(
+        f"{value}{unit}" for value, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if value
+    )
+    return "PT" + (parts or "0S")
+
+
+@frozen(kw_only=True)
+class Violation:
+    """What a rule's check yields; the evaluator turns it into a :class:`Finding`."""
+
+    message: str
+    record: Record | None = None
+    impact: Impact | None = None
+    clause: str | None = None
+    contract: str | None = None
+    lob: str | None = None
+    period: str | None = None
+    level: Level | None = None
+    source: str | None = None  # defaults to the record's file:line
+
+
+@frozen(kw_only=True)
+class Finding:
+    rule: str
+    level: Level
+    contract: str | None
+    lob: str | None
+    record: str | None
+    source: str | None
+    message: str
+    clause: str
+    policy: str | None
+    impact: Impact | None = None
+    period: str | None = None
+    plugin: str | None = None
+
+    def sort_key(self) -> tuple:
+        file, _, line = (self.source or "").rpartition(":")
+        line_no = int(line) if line.isdigit() else 0
+        return (
+            self.contract or "",
+            file if line.isdigit() else self.source or "",
+            line_no,
+            self.rule,
+            self.record or "",
+            self.message,
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "level": str(self.level),
+            "contract": self.contract,
+            "lob": self.lob,
+            "record": self.record,
+            "source": self.source,
+            "message": self.message,
+            "clause": self.clause,
+            "policy": self.policy,
+            "impact": self.impact.as_dict() if self.impact else {},
+            "period": self.period,
+            "plugin": self.plugin,
+        }

@@ -1,0 +1,213 @@
+"""Entitlement rules: Section 1 hours, Tables 2-4 deliverables and allowances, Tables 5-6 channels."""
+
+from __future__ import annotations
+
+from ..context import Audit, ContractView, Pool, Tally
+from ..ledger import allowance_cap
+from ..model import Delivery, Level, Ticket, Violation, Work
+from ..policy import NOT_INCLUDED
+from .. import hookimpl
+from ..rule import rule
+
+
+def _h(hours: float) -> str:
+    return f"{hours:,.2f}".rstrip("0").rstrip(".")
+
+
+def _pool_name(pool: Pool) -> str:
+    return f"package {pool.id} ({pool.tier}; {', '.join(pool.lobs)})"
+
+
+def _cap_violations(audit: Audit, table: str, period: str, what: str):
+    """One violation per pool and period whose tally went over its cap."""
+    for view in audit.contracts.values():
+        for pool in view.pools.values():
+            tallies: dict[int, Tally] = getattr(pool, table)
+            for index, tally in sorted(tallies.items()):
+                if tally.crossing is None:
+                    continue
+                label = view.calendar.label(period, index)
+                yield Violation(
+                    record=tally.crossing,
+                    message=(
+                        f"{_pool_name(pool)}: {_h(tally.total)} h worked in {label}, {what} cap "
+                        f"{_h(tally.cap)} h: {_h(tally.over)} h over; record {tally.crossing.id} crossed the cap"
+                    ),
+                    impact=view.money(tally.over),
+                    period=label,
+                    lob=tally.crossing.lob,
+                    contract=view.id,
+                )
+
+
+@rule(
+    "entitlement.quarterly_hours",
+    "Hours worked in a contract quarter exceed the package's quarterly hours",
+    "Section 1",
+    Level.WARNING,
+    finish=True,
+)
+def quarterly_hours(audit: Audit):
+    """Sum of work hours per package pool and contract quarter (anchored to the term start)
+    against the tier's quarterly hours; names the record that crossed the cap."""
+    return _cap_violations(audit, "quarters", "quarter", "quarterly")
+
+
+@rule(
+    "entitlement.annual_hours",
+    "Hours worked in a contract year exceed the package's annual hours",
+    "Section 1",
+    Level.WARNING,
+    finish=True,
+)
+def annual_hours(audit: Audit):
+    """Sum of work hours per package pool and contract year against the tier's annual hours.
+    Both caps apply (Premier 113 x 4 = 452 per quarter-sum vs 455 per year)."""
+    return _cap_violations(audit, "years", "year", "annual")
+
+
+@rule(
+    "entitlement.not_included",
+    "Work or a deliverable the package does not include",
+    "Tables 2-5, 10",
+    Level.ERROR,
+    kinds=("work", "delivery"),
+)
+def not_included(record: Work | Delivery, view: ContractView, pool: Pool, audit: Audit):
+    """A work record's service or a delivery's deliverable whose cell for the tier is '–'."""
+    item = record.service if record.kind == "work" else record.deliverable
+    cell = pool.cell(item)
+    if cell is None or cell.status != NOT_INCLUDED:
+        return None
+    terms = view.policy.entitlement.items[item]
+    hours = getattr(record, "hours", None)
+    return (
+        Violation(
+            record=record,
+            message=f"{terms.name} is not included in the {pool.tier} package {pool.id} ({terms.clause}: '–')",
+            clause=terms.clause,
+            impact=view.money(hours) if hours is not None else None,
+        ),
+    )
+
+
+@rule(
+    "entitlement.frequency",
+    "A deliverable delivered more often than the package allows",
+    "Tables 2-3",
+    Level.ERROR,
+    kinds=("delivery",),
+)
+def frequency(record: Delivery, view: ContractView, pool: Pool, audit: Audit):
+    """Deliveries per pool, deliverable and period (week, month, quarter, half-year, year from
+    the term start, I-1) against the tier's frequency word; each delivery beyond it is a finding."""
+    if record.id not in view.over_frequency:
+        return None
+    cell = pool.cell(record.deliverable)
+    index = view.calendar.periods(record.date).index(cell.period)
+    first, last = view.calendar.bounds(cell.period, index)
+    label = view.calendar.label(cell.period, index)
+    count = pool.deliveries[(record.deliverable, cell.period, index)]
+    terms = view.policy.entitlement.items[record.deliverable]
+    return (
+        Violation(
+            record=record,
+            message=(
+                f"{terms.name} delivered {count} times in contract {cell.period} {label} ({first}..{last}) "
+                f"to {_pool_name(pool)}; '{cell.word}' allows {cell.max}"
+            ),
+            clause=terms.clause,
+            period=label,
+        ),
+    )
+
+
+@rule(
+    "entitlement.allowance_hours",
+    "Hours on an allowance (operational consulting, Solutions Engineering) exceed it",
+    "Tables 3-4",
+    Level.WARNING,
+    finish=True,
+)
+def allowance_hours(audit: Audit):
+    """Discretionary Operational Consulting hours (Table 3) and Solutions Engineering hours
+    (Table 4, one shared cap for all its services per I-2) per pool and contract year."""
+    for view in audit.contracts.values():
+        allowances = view.policy.entitlement.allowances
+        for pool in view.pools.values():
+            for (key, year), tally in sorted(pool.allowances.items()):
+                if tally.crossing is None:
+                    continue
+                allowance_id, _, service = key.partition(":")
+                terms = allowances[allowance_id]
+                label = view.calendar.label("year", year)
+                name = terms.name + (f" ({service})" if service else "")
+                yield Violation(
+                    record=tally.crossing,
+                    message=(
+                        f"{_pool_name(pool)}: {_h(tally.total)} h of {name} in contract year {label}, "
+                        f"allowance {_h(allowance_cap(pool, key))} h: {_h(tally.over)} h over"
+                    ),
+                    clause=terms.clause,
+                    impact=view.money(tally.over),
+                    period=label,
+                    lob=tally.crossing.lob,
+                    contract=view.id,
+                )
+
+
+@rule(
+    "entitlement.channel_not_included",
+    "A support ticket through a channel the package does not include",
+    "Tables 5-6",
+    Level.WARNING,
+    kinds=("ticket",),
+)
+def channel_not_included(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
+    """The ticket's channel (phone Fundamentals+, messaging Expert+, web and chat all tiers)
+    and direct tier-2 access (Expert+) against Tables 5-6."""
+    policy = view.policy
+    found = []
+    for channel, used in ((record.channel, True), ("tier2_direct", record.tier2_direct)):
+        if used and not policy.channel_included(pool.tier, channel):
+            terms = policy.entitlement.channels.get(channel)
+            found.append(
+                Violation(
+                    record=record,
+                    message=f"support channel '{channel}' is not included in the {pool.tier} package {pool.id}",
+                    clause=terms.clause if terms else None,
+                )
+            )
+    return found
+
+
+@rule(
+    "entitlement.outside_term",
+    "A record dated outside the contract term",
+    "Section 1",
+    Level.ERROR,
+    kinds=("work", "delivery", "ticket", "expense"),
+)
+def outside_term(record, view: ContractView, pool: Pool | None, audit: Audit):
+    """Work, deliveries, tickets (local opening date) and expenses must fall within the term;
+    they are not counted against any period's caps."""
+    day = view.local_date(record.opened_at) if record.kind == "ticket" else record.date
+    if view.calendar.in_term(day):
+        return None
+    term = view.contract.term
+    hours = getattr(record, "hours", None)
+    return (
+        Violation(
+            record=record,
+            message=f"{record.kind} dated {day} is outside the contract term {term.start}..{term.end}",
+            impact=view.money(hours) if hours is not None else None,
+        ),
+    )
+
+
+RULES = (quarterly_hours, annual_hours, not_included, frequency, allowance_hours, channel_not_included, outside_term)
+
+
+@hookimpl
+def cso_policy_rules():
+    return RULES

@@ -1,0 +1,50 @@
+"""Input rules: records that cannot be read, or that name something that does not exist."""
+
+from __future__ import annotations
+
+from ..context import Audit
+from ..model import Level, Violation
+from .. import hookimpl
+from ..rule import Rule, rule
+
+invalid_record = Rule(
+    id="input.invalid_record",
+    title="A record that cannot be decoded or structured",
+    clause="SPEC §2",
+    level=Level.ERROR,
+    description="Broken JSON, a missing or unknown field, a wrong type or value; the message names "
+    "file:line and the field path. The audit goes on without that record.",
+)
+
+REF_ITEMS = {"expense": "expense", "additional_service": "delivery", "deliverable": "delivery", "surcharge": "delivery"}
+
+
+@rule(
+    "input.unknown_reference",
+    "A record names a contract, line of business, package or record that does not exist",
+    "SPEC §2",
+    Level.ERROR,
+    finish=True,
+)
+def unknown_reference(audit: Audit):
+    """Raised by the evaluator for an unknown contract, LOB or package; here for invoice lines
+    whose ref names no delivery or expense of the contract."""
+    for view in audit.contracts.values():
+        for line in view.invoice_lines:
+            wanted = REF_ITEMS.get(line.item)
+            if wanted is None:
+                continue
+            if line.ref is None:
+                yield Violation(record=line, message=f"a {line.item} line needs a ref to the {wanted} it bills")
+                continue
+            known = view.expense_ids if wanted == "expense" else view.delivery_status
+            if line.ref not in known:
+                yield Violation(record=line, message=f"ref {line.ref!r} names no {wanted} of contract {view.id}")
+
+
+RULES = (invalid_record, unknown_reference)
+
+
+@hookimpl
+def cso_policy_rules():
+    return RULES

@@ -1,0 +1,59 @@
+"""Record sources: readers that turn files into ``(file, line, obj)`` triples.
+
+The built-in source reads JSON Lines; adapters (CSV, ticketing exports) are
+plugins providing more sources through ``cso_policy_record_sources``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+from attrs import frozen
+
+from . import hookimpl
+from .errors import ConfigError
+from .evaluator import BadLine, RawRecord
+
+
+@frozen(kw_only=True)
+class RecordSource:
+    name: str
+    read: Callable[[Path, dict], Iterator[RawRecord]]
+    suffixes: tuple[str, ...] = ()
+    description: str = ""
+
+
+def read_jsonl(path: Path, options: dict | None = None) -> Iterator[RawRecord]:
+    """One JSON object a line; blank lines are skipped, a broken line is a BadLine."""
+    name = str(path)
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                obj = loads(raw)
+            except decode_error as exc:
+                if not raw.strip():
+                    continue
+                yield name, number, BadLine(f"invalid JSON ({exc})")
+                continue
+            yield name, number, obj
+
+
+JSONL = RecordSource(
+    name="jsonl",
+    read=read_jsonl,
+    suffixes=(".jsonl", ".ndjson"),
+    description="JSON Lines in the record format of SPEC §2",
+)
+
+
+@hookimpl
+def cso_policy_record_sources():
+    return [JSONL]
