@@ -137,4 +137,5 @@ def make_report(result: AuditResult, views: dict[str, ContractView], as_of: date
         contracts=sorted(views),
         policies=sorted({v.policy_ref for v in views.values()}),
         as_of=as_of,
+        sections=dict(result.audit.summary),
     )

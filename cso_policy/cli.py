@@ -91,6 +91,7 @@ def audit_cmd(workspace, contract_paths, record_paths, policy_paths, as_of, fmt,
     contracts = load_contracts(contract_paths or (ws.contracts if ws else ()), contract_base)
     inputs = [RecordInput(path=Path(p)) for p in record_paths] if record_paths else list(ws.records if ws else ())
     roots = list(policy_paths) + list(ws.policies if ws else ())
+    as_of = as_of or datetime.now(timezone.utc)  # open tickets are measured up to now by default
     result, views = audit(cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots)
     report = make_report(result, views, as_of)
     _write(output, lambda stream: writer.write(report, stream))

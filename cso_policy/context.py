@@ -163,3 +163,6 @@ class Audit:
     records: int = 0
     by_kind: dict[str, int] = field(factory=lambda: defaultdict(int))
     state: dict = field(factory=dict)  # per-run room for plugin rules, keyed by rule id
+    # Extra report summary sections a rule module adds at finish (e.g. SLA attainment);
+    # key -> JSON-serialisable value, printed under summary[key].
+    summary: dict = field(factory=dict)

@@ -24,6 +24,7 @@ class Report:
     contracts: list[str] = field(factory=list)
     policies: list[str] = field(factory=list)
     as_of: datetime | None = None
+    sections: dict = field(factory=dict)  # extra summary sections from rules (Audit.summary)
 
     def summary(self) -> dict:
         by_level = {str(level): 0 for level in sorted(Level, reverse=True)}
@@ -51,6 +52,7 @@ class Report:
             "by_level": by_level,
             "by_rule": dict(sorted(by_rule.items())),
             "by_contract": dict(sorted(by_contract.items())),
+            **{key: self.sections[key] for key in sorted(self.sections)},
         }
 
 
