@@ -103,6 +103,9 @@ def record_streams(cat: Catalogue, inputs: Iterable[RecordInput], base: Path) ->
     """One lazy stream per file, in the order given; files are expanded and checked up front."""
     streams = []
     for record_input in inputs:
+        if record_input.path is None:  # a live source: its options say where to read
+            streams.append(cat.source_for(record_input).read(None, dict(record_input.options)))
+            continue
         for path in expand(record_input.path, base, cat.suffixes()):
             concrete = evolve(record_input, path=path)
             source = cat.source_for(concrete)

@@ -18,7 +18,7 @@ _CONFIG_KEYS = {"contracts", "records", "policies", "plugins", "waivers", "as_of
 
 @frozen(kw_only=True)
 class RecordInput:
-    path: Path
+    path: Path | None  # None: a source that reads no file (a live API)
     source: str | None = None  # None: chosen by the file's suffix
     options: dict = {}
 
@@ -47,11 +47,12 @@ def load_workspace(root: Path) -> Workspace:
     for index, entry in enumerate(_list(data, "records", config_path)):
         if isinstance(entry, str):
             records.append(RecordInput(path=Path(entry)))
-        elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
+        elif isinstance(entry, dict) and (isinstance(entry.get("path"), str) or isinstance(entry.get("source"), str)):
             extra = {k: v for k, v in entry.items() if k not in ("path", "source")}
-            records.append(RecordInput(path=Path(entry["path"]), source=entry.get("source"), options=extra))
+            path = Path(entry["path"]) if isinstance(entry.get("path"), str) else None
+            records.append(RecordInput(path=path, source=entry.get("source"), options=extra))
         else:
-            raise ConfigError(f"{config_path} $.records[{index}]: expected a path or a table with path")
+            raise ConfigError(f"{config_path} $.records[{index}]: expected a path, or a table with path and/or source")
     return Workspace(
         root=root,
         contracts=tuple(_list(data, "contracts", config_path)),
