@@ -7,13 +7,13 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pluggy
 from attrs import define, evolve, field
 
 from .context import ContractView
 from .errors import ConfigError, UsageError
 from .evaluator import AuditResult, RawRecord, build_contracts, run_audit
 from .model import Contract
+from .plugins import PluginManager, PluginProblem
 from .policy import PolicyRegistry
 from .reporters import Report, ReportFormat
 from .rule import Rule
@@ -21,11 +21,17 @@ from .sources import RecordSource
 from .workspace import RecordInput, expand
 
 
-def _by_plugin(pm: pluggy.PluginManager, hook_name: str) -> Iterator[tuple[str, object]]:
-    """(plugin name, item) for every item every plugin returns from a list hook, in registration order."""
+def _by_plugin(pm: PluginManager, hook_name: str, **kwargs) -> Iterator[tuple[str, object]]:
+    """(plugin name, item) for every item every plugin returns from a list hook, in
+    registration order; a plugin that raises is recorded in ``pm.problems`` and skipped."""
     hook = getattr(pm.hook, hook_name)
     for impl in reversed(hook.get_hookimpls()):
-        for item in impl.function() or ():
+        try:
+            items = list(impl.function(**{k: kwargs[k] for k in impl.argnames}) or ())
+        except Exception as exc:
+            pm.problems.append(PluginProblem(impl.plugin_name, hook_name, f"{type(exc).__name__}: {exc}"))
+            continue
+        for item in items:
             yield impl.plugin_name, item
 
 
@@ -33,27 +39,31 @@ def _by_plugin(pm: pluggy.PluginManager, hook_name: str) -> Iterator[tuple[str, 
 class Catalogue:
     """What the registered plugins provide."""
 
-    pm: pluggy.PluginManager
+    pm: PluginManager
     rules: list[Rule] = field(factory=list)
     sources: dict[str, RecordSource] = field(factory=dict)
     formats: dict[str, ReportFormat] = field(factory=dict)
     policy_roots: list[Path] = field(factory=list)
+    _origins: dict[tuple[str, str], str] = field(factory=dict)  # (what, name) -> plugin
 
     @classmethod
-    def from_plugins(cls, pm: pluggy.PluginManager) -> Catalogue:
+    def from_plugins(cls, pm: PluginManager) -> Catalogue:
         cat = cls(pm=pm)
         seen: dict[str, str] = {}
         for plugin, r in _by_plugin(pm, "cso_policy_rules"):
             if r.id in seen:
                 raise ConfigError(f"rule id {r.id!r} from plugin {plugin} is already defined by {seen[r.id]}")
             seen[r.id] = plugin
+            cat._origins[("rule", r.id)] = plugin
             builtin = plugin.startswith("cso_policy.")
             cat.rules.append(r if builtin or r.plugin else evolve(r, plugin=plugin))
         cat.rules.sort(key=lambda r: r.id)
         for plugin, source in _by_plugin(pm, "cso_policy_record_sources"):
             _unique(cat.sources, source.name, plugin, "record source")[source.name] = source
+            cat._origins[("source", source.name)] = plugin
         for plugin, fmt in _by_plugin(pm, "cso_policy_report_formats"):
             _unique(cat.formats, fmt.name, plugin, "report format")[fmt.name] = fmt
+            cat._origins[("format", fmt.name)] = plugin
         cat.policy_roots = [Path(p) for _, p in _by_plugin(pm, "cso_policy_policy_paths")]
         return cat
 
@@ -89,6 +99,22 @@ class Catalogue:
                 return source
         raise ConfigError(f"{record_input.path}: no record source reads {suffix or 'files without a suffix'} files")
 
+    def configure(self, options: dict, root: Path | None) -> None:
+        """Ask every plugin to check its [plugins.<name>] options; any problem is a ConfigError."""
+        found = [str(p) for _, p in _by_plugin(self.pm, "cso_policy_configure", options=options, root=root)]
+        if found:
+            raise ConfigError("; ".join(found))
+
+    def adjuster(self):
+        """The cso_policy_adjust_finding hook as a callable, or None when no plugin implements it."""
+        hook = self.pm.hook.cso_policy_adjust_finding
+        if not hook.get_hookimpls():
+            return None
+        return lambda finding, audit: hook(finding=finding, audit=audit)
+
+    def plugin_of(self, what: str, name: str) -> str | None:
+        return self._origins.get((what, name))
+
     def suffixes(self) -> tuple[str, ...]:
         return tuple(s for source in self.sources.values() for s in source.suffixes)
 
@@ -99,19 +125,22 @@ def _unique(table: dict, name: str, plugin: str, what: str) -> dict:
     return table
 
 
-def record_streams(cat: Catalogue, inputs: Iterable[RecordInput], base: Path) -> list[Iterator[RawRecord]]:
-    """One lazy stream per file, in the order given; files are expanded and checked up front."""
+def record_streams(
+    cat: Catalogue, inputs: Iterable[RecordInput], base: Path, plugin_options: dict | None = None
+) -> list[Iterator[RawRecord]]:
+    """One lazy stream per file, in the order given; files are expanded and checked up front.
+    A source's options are its [plugins.<source name>] table overlaid with the entry's own."""
+    plugin_options = plugin_options or {}
     streams = []
     for record_input in inputs:
-        if record_input.path is None:  # a live source: its options say where to read
-            streams.append(cat.source_for(record_input).read(None, dict(record_input.options)))
-            continue
-        for path in expand(record_input.path, base, cat.suffixes()):
+        paths = [None] if record_input.path is None else expand(record_input.path, base, cat.suffixes())
+        for path in paths:
             concrete = evolve(record_input, path=path)
             source = cat.source_for(concrete)
-            if not path.is_file():
+            if path is not None and not path.is_file():
                 raise ConfigError(f"{path}: not a file")
-            streams.append(source.read(path, dict(concrete.options)))
+            options = {**plugin_options.get(source.name, {}), **concrete.options}
+            streams.append(source.read(path, options))
     return streams
 
 
@@ -124,10 +153,19 @@ def audit(
     rules: list[Rule] | None = None,
     as_of: datetime | None = None,
     policy_roots: Iterable[Path] = (),
+    plugin_options: dict | None = None,
 ) -> tuple[AuditResult, dict[str, ContractView]]:
     views = build_contracts(contracts, cat.registry(policy_roots))
-    streams = record_streams(cat, inputs, base)
-    result = run_audit(views, rules if rules is not None else cat.rules, streams, as_of)
+    streams = record_streams(cat, inputs, base, plugin_options)
+    result = run_audit(
+        views,
+        rules if rules is not None else cat.rules,
+        streams,
+        as_of,
+        options=plugin_options,
+        adjust=cat.adjuster(),
+        problems=cat.pm.problems,
+    )
     return result, views
 
 

@@ -13,12 +13,21 @@ from . import __version__, exitcodes
 from .app import Catalogue, audit, make_report
 from .entitlements import entitlement_table, write_entitlements
 from .errors import CsoPolicyError
-from .plugins import get_plugin_manager
-from .workspace import RecordInput, load_contracts, load_workspace
+from .plugins import get_plugin_manager, load_local_plugins
+from .workspace import RecordInput, Workspace, load_contracts, load_workspace
 
 
-def _catalogue() -> Catalogue:
-    return Catalogue.from_plugins(get_plugin_manager(load_entrypoints=True))
+def _catalogue(ws: Workspace | None = None) -> Catalogue:
+    """Built-in, entry-point, --plugin and workspace plugins; options checked by each plugin."""
+    pm = get_plugin_manager(load_entrypoints=True)
+    ctx = click.get_current_context(silent=True)
+    specs = (ctx.find_root().obj or {}).get("plugins", ()) if ctx else ()
+    load_local_plugins(pm, specs, Path("."))
+    if ws is not None:
+        load_local_plugins(pm, ws.plugins, ws.root)
+    cat = Catalogue.from_plugins(pm)
+    cat.configure(ws.plugin_options if ws else {}, ws.root if ws else None)
+    return cat
 
 
 def handle_errors(fn):
@@ -54,8 +63,12 @@ class AsOf(click.ParamType):
 
 @click.group()
 @click.version_option(__version__, prog_name="cso-policy")
-def main():
+@click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE|FILE.py",
+              help="Load a local plugin (repeatable). Set CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD=1 to skip entry points.")
+@click.pass_context
+def main(ctx, plugins):
     """Audit customer-success engagement records against contract terms (policy as code)."""
+    ctx.obj = {"plugins": plugins}
 
 
 @main.command("audit")
@@ -76,23 +89,26 @@ def audit_cmd(workspace, contract_paths, record_paths, policy_paths, as_of, fmt,
     WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
     what it lists.
     """
-    cat = _catalogue()
-    writer = cat.formats.get(fmt)
-    if writer is None:
-        raise click.UsageError(f"unknown --format {fmt!r} (known: {', '.join(sorted(cat.formats))})")
-    rules = cat.select(select, ignore)
     if workspace is None and not (contract_paths and record_paths):
         workspace = Path(".")
         if not (workspace / "cso-policy.toml").is_file() and not (contract_paths or record_paths):
             raise click.UsageError("give a WORKSPACE folder with a cso-policy.toml, or --contracts and --records")
     ws = load_workspace(workspace) if workspace is not None else None
+    cat = _catalogue(ws)
+    writer = cat.formats.get(fmt)
+    if writer is None:
+        raise click.UsageError(f"unknown --format {fmt!r} (known: {', '.join(sorted(cat.formats))})")
+    rules = cat.select(select, ignore)
     contract_base = Path(".") if contract_paths or ws is None else ws.root
     record_base = Path(".") if record_paths or ws is None else ws.root
     contracts = load_contracts(contract_paths or (ws.contracts if ws else ()), contract_base)
     inputs = [RecordInput(path=Path(p)) for p in record_paths] if record_paths else list(ws.records if ws else ())
     roots = list(policy_paths) + list(ws.policies if ws else ())
     as_of = as_of or datetime.now(timezone.utc)  # open tickets are measured up to now by default
-    result, views = audit(cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots)
+    result, views = audit(
+        cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots,
+        plugin_options=ws.plugin_options if ws else None,
+    )
     report = make_report(result, views, as_of)
     _write(output, lambda stream: writer.write(report, stream))
     sys.exit(exitcodes.for_findings(report.findings, fail_on))
@@ -176,12 +192,22 @@ def policies_cmd(action, ref, policy_paths):
 
 
 @main.command("plugins")
+@click.argument("workspace", required=False, type=click.Path(path_type=Path))
 @handle_errors
-def plugins_cmd():
-    """List the registered plugins and what each adds."""
-    cat = _catalogue()
+def plugins_cmd(workspace):
+    """List plugins: origin and version, hooks, and the rules, sources and formats each adds."""
+    ws = load_workspace(workspace) if workspace is not None else None
+    cat = _catalogue(ws)
+    adds: dict[str, list[str]] = {}
+    for (what, name), plugin in sorted(cat._origins.items()):
+        adds.setdefault(plugin, []).append(f"{what} {name}")
     for name, plugin in cat.pm.list_name_plugin():
+        info = cat.pm.plugin_info(name)
         hooks = sorted(h.name for h in cat.pm.get_hookcallers(plugin) or ())
-        click.echo(f"{name}: {', '.join(hooks)}")
-    click.echo(f"formats: {', '.join(sorted(cat.formats))}")
-    click.echo(f"sources: {', '.join(sorted(cat.sources))}")
+        version = f" {info.version}" if info.version else ""
+        click.echo(f"{name}{version} ({info.origin})")
+        click.echo(f"  hooks: {', '.join(hooks) or '-'}")
+        for line in adds.get(name, ()):
+            click.echo(f"  {line}")
+    for problem in cat.pm.problems:
+        click.echo(f"FAILED {problem}")

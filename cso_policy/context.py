@@ -160,6 +160,7 @@ class Audit:
 
     contracts: dict[str, ContractView]
     as_of: datetime | None = None
+    options: dict = field(factory=dict)  # the [plugins] table of cso-policy.toml
     records: int = 0
     by_kind: dict[str, int] = field(factory=lambda: defaultdict(int))
     state: dict = field(factory=dict)  # per-run room for plugin rules, keyed by rule id

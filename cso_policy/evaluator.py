@@ -8,7 +8,7 @@ come back sorted, so the same inputs give the same report.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from attrs import define, field
@@ -23,6 +23,7 @@ from .rule import Rule
 
 INVALID = "input.invalid_record"
 UNKNOWN = "input.unknown_reference"
+PLUGIN_ERROR = "plugin.error"
 
 
 @define(frozen=True)
@@ -61,15 +62,49 @@ def build_contracts(contracts: Iterable[Contract], registry: PolicyRegistry) -> 
 class Evaluator:
     """Runs *rules* over records against *contracts*; one instance per audit."""
 
-    def __init__(self, contracts: dict[str, ContractView], rules: list[Rule], as_of: datetime | None = None):
-        self.audit = Audit(contracts=contracts, as_of=as_of)
-        self.rules = rules
+    def __init__(
+        self,
+        contracts: dict[str, ContractView],
+        rules: list[Rule],
+        as_of: datetime | None = None,
+        *,
+        options: dict | None = None,
+        adjust: Callable[[Finding, Audit], Finding | bool | None] | None = None,
+    ):
+        self.audit = Audit(contracts=contracts, as_of=as_of, options=options or {})
+        self.rules = list(rules)
         self.by_id = {r.id: r for r in rules}
-        self.by_kind: dict[str, list[Rule]] = {}
+        self.adjust = adjust
+        self.failed: set[str] = set()
+        self.by_kind = self._index(self.rules)
+        self.findings: list[Finding] = []
+
+    @staticmethod
+    def _index(rules: list[Rule]) -> dict[str, tuple[Rule, ...]]:
+        by_kind: dict[str, list[Rule]] = {}
         for r in rules:
             for kind in r.kinds:
-                self.by_kind.setdefault(kind, []).append(r)
-        self.findings: list[Finding] = []
+                by_kind.setdefault(kind, []).append(r)
+        return {kind: tuple(rs) for kind, rs in by_kind.items()}
+
+    def rule_failed(self, r: Rule, where: str, exc: BaseException, record: Record | None = None) -> None:
+        """A rule raised: report it once as plugin.error and run on without that rule."""
+        self.failed.add(r.id)
+        self.by_kind = self._index([x for x in self.rules if x.id not in self.failed])
+        plugin = r.plugin or "cso_policy"
+        at = f" at record {record.id} ({record.source})" if record is not None else ""
+        self.emit(
+            PLUGIN_ERROR,
+            Violation(
+                message=f"plugin {plugin}: rule {r.id} {where} raised {type(exc).__name__}: {exc}{at}; "
+                "the rule was skipped for the rest of the run",
+                contract=getattr(record, "contract", None),
+                source=record.source if record is not None else None,
+            ),
+        )
+
+    def plugin_problem(self, plugin: str, hook: str, error: str) -> None:
+        self.emit(PLUGIN_ERROR, Violation(message=f"plugin {plugin}: {hook} failed: {error}"))
 
     # -- findings -------------------------------------------------------------------
 
@@ -108,7 +143,6 @@ class Evaluator:
     def feed(self, stream: Iterable[RawRecord]) -> None:
         audit = self.audit
         contracts = audit.contracts
-        by_kind = self.by_kind
         counts = audit.by_kind
         for file, line, obj in stream:
             audit.records += 1
@@ -134,11 +168,14 @@ class Evaluator:
             if not self.valid_for_policy(record, view):
                 continue
             ledger.observe(record, view, pool)
-            for r in by_kind.get(record.kind, ()):
-                found = r.check(record, view, pool, audit)
-                if found:
-                    for v in found:
-                        self.emit(r.id, v, view)
+            for r in self.by_kind.get(record.kind, ()):
+                try:
+                    found = r.check(record, view, pool, audit)
+                    if found:
+                        for v in found:
+                            self.emit(r.id, v, view)
+                except Exception as exc:  # a rule's bug is reported, not a crash
+                    self.rule_failed(r, "check", exc, record)
 
     def resolved_without_pool(self, record: Record, view: ContractView) -> bool:
         """A record without a pool is fine only if it names no LOB or package (an expense)."""
@@ -160,11 +197,32 @@ class Evaluator:
 
     def finish(self) -> AuditResult:
         for r in self.rules:
-            if r.finish is not None:
-                for v in r.finish(self.audit) or ():
-                    self.emit(r.id, v)
-        self.findings.sort(key=Finding.sort_key)
-        return AuditResult(findings=self.findings, audit=self.audit, rules=self.rules)
+            if r.finish is not None and r.id not in self.failed:
+                try:
+                    for v in r.finish(self.audit) or ():
+                        self.emit(r.id, v)
+                except Exception as exc:
+                    self.rule_failed(r, "finish", exc)
+        findings = self.findings if self.adjust is None else self._adjusted()
+        findings.sort(key=Finding.sort_key)
+        return AuditResult(findings=findings, audit=self.audit, rules=self.rules)
+
+    def _adjusted(self) -> list[Finding]:
+        out = []
+        original = list(self.findings)
+        for f in original:
+            try:
+                result = self.adjust(f, self.audit)
+            except Exception as exc:
+                self.plugin_problem("?", "cso_policy_adjust_finding", f"{type(exc).__name__}: {exc}")
+                out.append(f)
+                continue
+            if result is None or result is True:
+                out.append(f)
+            elif isinstance(result, Finding):
+                out.append(result)
+        out.extend(self.findings[len(original):])  # problems raised while adjusting
+        return out
 
 
 def _policy_problem(record: Record, view: ContractView) -> tuple[str, str] | None:
@@ -186,9 +244,20 @@ def _expected(known, got) -> str:
 
 
 def run_audit(
-    contracts: dict[str, ContractView], rules: list[Rule], streams: Iterable[Iterator[RawRecord]], as_of=None
+    contracts: dict[str, ContractView],
+    rules: list[Rule],
+    streams: Iterable[Iterator[RawRecord]],
+    as_of=None,
+    *,
+    options: dict | None = None,
+    adjust=None,
+    problems: Iterable = (),
 ) -> AuditResult:
-    evaluator = Evaluator(contracts, rules, as_of)
+    """Audit *streams* against *contracts*; *problems* (plugin failures found before the run)
+    are reported as plugin.error findings."""
+    evaluator = Evaluator(contracts, rules, as_of, options=options, adjust=adjust)
+    for problem in problems:
+        evaluator.plugin_problem(problem.plugin, problem.hook, problem.error)
     for stream in streams:
         evaluator.feed(stream)
     return evaluator.finish()

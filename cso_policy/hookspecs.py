@@ -112,3 +112,50 @@ def cso_policy_policy_paths():
         def cso_policy_policy_paths():
             return [Path(__file__).parent / "policies"]
     """
+
+
+@hookspec
+def cso_policy_configure(options, root):
+    """Check this plugin's own options before a run; return a list of problems (strings).
+
+    ``options`` is the whole ``[plugins]`` table of ``cso-policy.toml`` (a dict
+    of plugin name -> dict); read your own section, e.g. ``options.get("acme",
+    {})``. ``root`` is the workspace folder (a :class:`pathlib.Path`) or None
+    when the run has no workspace. Any problem returned stops the run with exit
+    code 2 and the message. Rules read the same options during the audit as
+    ``audit.options.get("acme", {})``; record sources get
+    ``[plugins.<source name>]`` merged under each ``[[records]]`` entry's own
+    options.
+
+    Not firstresult: every plugin is asked.
+
+    Example::
+
+        @hookimpl
+        def cso_policy_configure(options, root):
+            mine = options.get("acme", {})
+            if "max_hours" in mine and not isinstance(mine["max_hours"], (int, float)):
+                return ["[plugins.acme] max_hours: expected a number"]
+            return []
+    """
+
+
+@hookspec(firstresult=True)
+def cso_policy_adjust_finding(finding, audit):
+    """Adjust or suppress one finding before it is reported.
+
+    Return a replacement :class:`cso_policy.model.Finding` (e.g. with
+    ``attrs.evolve(finding, level=Level.WARNING)``), ``False`` to suppress it,
+    or None to leave it alone. ``audit`` is the :class:`cso_policy.context.Audit`
+    (contracts, options, as_of).
+
+    firstresult: the first plugin that returns something other than None decides.
+
+    Example::
+
+        @hookimpl
+        def cso_policy_adjust_finding(finding, audit):
+            if finding.rule == "entitlement.channel_not_included" and finding.contract == "CT-2026":
+                return False  # Contoso has a phone-support side letter
+            return None
+    """

@@ -1,10 +1,22 @@
-"""The plugin manager: built-in plugins are registered exactly like third-party ones."""
+"""The plugin manager: built-in plugins are registered exactly like third-party ones.
+
+Third-party plugins come from the ``cso_policy`` entry-point group (unless
+``CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD`` is set), from ``--plugin`` and from
+``plugins = [...]`` in ``cso-policy.toml``. A plugin that fails to import is
+recorded as a :class:`PluginProblem` and the run goes on without it.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from pathlib import Path
 
 import pluggy
+from attrs import frozen
 
 from . import PROJECT, hookspecs
 
@@ -17,13 +29,102 @@ DEFAULT_PLUGINS = (
     "cso_policy.policy",
 )
 
+ENTRY_POINT_GROUP = PROJECT
+DISABLE_AUTOLOAD_ENV = "CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD"
 
-def get_plugin_manager(*, load_entrypoints: bool = False) -> pluggy.PluginManager:
+
+@frozen
+class PluginProblem:
+    """A plugin that failed: which one, where (import or a hook), and the error."""
+
+    plugin: str
+    hook: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin}: {self.hook} failed: {self.error}"
+
+
+@frozen
+class PluginInfo:
+    name: str
+    origin: str  # "builtin", "entry point <dist> <version>", or the module/path given
+    version: str | None = None
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager plus what cso-policy reports about plugins: where each came
+    from, and which failed (import or hook errors)."""
+
+    def __init__(self):
+        super().__init__(PROJECT)
+        self.problems: list[PluginProblem] = []
+        self.info: dict[str, PluginInfo] = {}
+
+    def plugin_info(self, name: str) -> PluginInfo:
+        if name in DEFAULT_PLUGINS:
+            return PluginInfo(name, "builtin")
+        return self.info.get(name, PluginInfo(name, "registered"))
+
+
+def get_plugin_manager(*, load_entrypoints: bool = False) -> PluginManager:
     """A fresh manager with the hook specs and the default plugins (no global state)."""
-    pm = pluggy.PluginManager(PROJECT)
+    pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     if load_entrypoints:
-        pm.load_setuptools_entrypoints(PROJECT)
+        load_entrypoint_plugins(pm)
     return pm
+
+
+def load_entrypoint_plugins(pm: PluginManager) -> None:
+    if os.environ.get(DISABLE_AUTOLOAD_ENV):
+        return
+    found = pm.problems
+    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
+            continue
+        dist = getattr(ep, "dist", None)
+        version = dist.version if dist is not None else None
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:  # a broken plugin must not stop the run
+            found.append(PluginProblem(ep.name, "import", f"{type(exc).__name__}: {exc}"))
+            continue
+        origin = f"entry point of {dist.name} {version}" if dist is not None else "entry point"
+        pm.info[ep.name] = PluginInfo(ep.name, origin, version)
+
+
+def load_local_plugins(pm: PluginManager, specs, base: Path = Path(".")) -> None:
+    """Register plugins named as a module (``acme.rules``) or a file (``plugins/acme.py``)."""
+    found = pm.problems
+    for spec in specs:
+        spec = str(spec)
+        name = Path(spec).stem if spec.endswith(".py") else spec
+        if pm.has_plugin(name):
+            continue
+        try:
+            module = _import_file(base / spec if not Path(spec).is_absolute() else Path(spec), name) \
+                if spec.endswith(".py") else importlib.import_module(spec)
+            pm.register(module, name=name)
+        except Exception as exc:
+            found.append(PluginProblem(name, "import", f"{type(exc).__name__}: {exc}"))
+            continue
+        pm.info[name] = PluginInfo(name, spec, getattr(module, "__version__", None))
+
+
+def _import_file(path: Path, name: str):
+    if not path.is_file():
+        raise FileNotFoundError(f"no such plugin file {path}")
+    module_name = f"cso_policy_local_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module

@@ -29,7 +29,8 @@ class Workspace:
     contracts: tuple[str, ...] = ()
     records: tuple[RecordInput, ...] = ()
     policies: tuple[Path, ...] = ()
-    plugin_options: dict = {}
+    plugins: tuple[str, ...] = ()  # local plugins: modules or .py files (relative to root)
+    plugin_options: dict = {}  # [plugins.<name>] tables
 
 
 def load_workspace(root: Path) -> Workspace:
@@ -53,13 +54,32 @@ def load_workspace(root: Path) -> Workspace:
             records.append(RecordInput(path=path, source=entry.get("source"), options=extra))
         else:
             raise ConfigError(f"{config_path} $.records[{index}]: expected a path, or a table with path and/or source")
+    plugins, options = _plugins(data.get("plugins", []), config_path)
     return Workspace(
         root=root,
         contracts=tuple(_list(data, "contracts", config_path)),
         records=tuple(records),
         policies=tuple(root / p for p in _list(data, "policies", config_path)),
-        plugin_options=data.get("plugins", {}),
+        plugins=plugins,
+        plugin_options=options,
     )
+
+
+def _plugins(value, where: Path) -> tuple[tuple[str, ...], dict]:
+    """``plugins = ["acme.py"]``, or a ``[plugins]`` table: ``load = [...]`` plus one
+    ``[plugins.<name>]`` options table per plugin (TOML cannot hold both as one key)."""
+    if isinstance(value, list):
+        return tuple(str(v) for v in value), {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} $.plugins: expected a list of plugins or a table")
+    load = value.get("load", [])
+    if not isinstance(load, list):
+        raise ConfigError(f"{where} $.plugins.load: expected a list of modules or .py files")
+    options = {k: v for k, v in value.items() if k != "load"}
+    for name, table in options.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} $.plugins.{name}: expected a table of options")
+    return tuple(str(v) for v in load), options
 
 
 def _list(data: dict, key: str, where: Path) -> list:

@@ -16,6 +16,15 @@ invalid_record = Rule(
     "file:line and the field path. The audit goes on without that record.",
 )
 
+plugin_error = Rule(
+    id="plugin.error",
+    title="A plugin failed to import, or raised inside a hook or rule",
+    clause="-",
+    level=Level.ERROR,
+    description="Names the plugin, the hook or rule, and the error. The run goes on without that "
+    "plugin (or rule); every other finding is still reported.",
+)
+
 REF_ITEMS = {"expense": "expense", "additional_service": "delivery", "deliverable": "delivery", "surcharge": "delivery"}
 
 
@@ -42,7 +51,7 @@ def unknown_reference(audit: Audit):
                 yield Violation(record=line, message=f"ref {line.ref!r} names no {wanted} of contract {view.id}")
 
 
-RULES = (invalid_record, unknown_reference)
+RULES = (invalid_record, unknown_reference, plugin_error)
 
 
 @hookimpl
