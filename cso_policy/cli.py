@@ -116,7 +116,7 @@ def audit_cmd(workspace, contract_paths, record_paths, policy_paths, as_of, fmt,
 
 def _write(output: Path | None, write) -> None:
     if output is None:
-        write(click.get_text_stream("stdout"))
+        write(sys.stdout)
         return
     try:
         with output.open("w", encoding="utf-8", newline="\n") as stream:
@@ -163,7 +163,7 @@ def entitlements_cmd(contract, record_paths, policy_paths, as_of, fmt):
     rules = [r for r in cat.rules if r.id.startswith("input.")]
     _, views = audit(cat, contracts, inputs, rules=rules, as_of=moment, policy_roots=policy_paths)
     table = entitlement_table(views[contracts[0].id], moment)
-    write_entitlements(table, click.get_text_stream("stdout"), fmt)
+    write_entitlements(table, sys.stdout, fmt)
 
 
 @main.command("policies")
