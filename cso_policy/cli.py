@@ -13,7 +13,12 @@ from . import __version__, exitcodes
 from .app import Catalogue, audit, make_report
 from .entitlements import entitlement_table, write_entitlements
 from .errors import CsoPolicyError
+from .lint import lint_paths, write_lock
+from .lintreport import write_lint
+from .model import Level
 from .plugins import get_plugin_manager, load_local_plugins
+from .policy import builtin_policy_root
+from .policydiff import format_diff
 from .workspace import RecordInput, Workspace, load_contracts, load_workspace
 
 
@@ -167,28 +172,81 @@ def entitlements_cmd(contract, record_paths, policy_paths, as_of, fmt):
 
 
 @main.command("policies")
-@click.argument("action", type=click.Choice(["list", "show"]), default="list")
-@click.argument("ref", required=False)
-@click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path))
+@click.argument("action", type=click.Choice(["list", "show", "diff", "lock"]), default="list")
+@click.argument("refs", nargs=-1)
+@click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
 @handle_errors
-def policies_cmd(action, ref, policy_paths):
-    """List the policy versions found, or show one (its readings I-n and hours)."""
+def policies_cmd(action, refs, policy_paths):
+    """list | show ID@VER | diff A@V B@V | lock [ROOT]: policy versions, their readings and changes.
+
+    `lock` records the content hash of every version under ROOT (default: the
+    bundled policies/) in ROOT/LOCK; lint then fails when a locked version changes.
+    """
     registry = _catalogue().registry(policy_paths)
     if action == "list":
         for name, folder in sorted(registry.available().items()):
-            click.echo(f"{name}  {folder}")
-        return
-    if ref is None:
-        raise click.UsageError("policies show needs ID@VERSION")
-    policy = registry.get(ref)
+            example = " [example]" if registry.get(name).manifest.example else ""
+            click.echo(f"{name}  {folder}{example}")
+    elif action == "show":
+        if len(refs) != 1:
+            raise click.UsageError("policies show needs one ID@VERSION")
+        click.echo(show_policy(registry.get(refs[0])), nl=False)
+    elif action == "diff":
+        if len(refs) != 2:
+            raise click.UsageError("policies diff needs two ID@VERSION")
+        click.echo(format_diff(registry.get(refs[0]), registry.get(refs[1])), nl=False)
+    else:
+        root = Path(refs[0]) if refs else builtin_policy_root()
+        added, refused = write_lock(root)
+        for ref in added:
+            click.echo(f"locked {ref}")
+        for ref in refused:
+            click.echo(f"refused {ref}: changed since it was locked; add a new version instead", err=True)
+        if refused:
+            sys.exit(exitcodes.FINDINGS)
+
+
+def show_policy(policy) -> str:
     m = policy.manifest
-    click.echo(f"{policy.ref}: {m.title} (effective {m.effective}){' [example]' if m.example else ''}")
-    click.echo(f"source {m.source.file} sha256 {m.source.sha256}")
-    hours = policy.entitlement.hours
+    terms = policy.entitlement
+    out = [f"{policy.ref}: {m.title} (effective {m.effective}){' [example, not LivePerson terms]' if m.example else ''}",
+           f"source {m.source.file} sha256 {m.source.sha256}", "", "Section 1 hours"]
     for tier in policy.tiers:
-        click.echo(f"  {tier:<13} {hours.per_quarter[tier]:>6g} h/quarter  {hours.per_year[tier]:>6g} h/year")
-    for reading in m.readings:
-        click.echo(f"{reading.id} ({reading.parameter}): {reading.text}")
+        out.append(f"  {tier:<13} {terms.hours.per_quarter[tier]:>6g} h/quarter  {terms.hours.per_year[tier]:>6g} h/year")
+    out += ["", "Deliverables and services (" + ", ".join(policy.tiers) + ")"]
+    for item_id, item in terms.items.items():
+        out.append(f"  {item_id:<38} {item.clause:<9} " + " | ".join(item.cells.get(t, "–") for t in policy.tiers))
+    out += ["", "Allowances (hours per contract year)"]
+    for name, allowance in terms.allowances.items():
+        out.append(f"  {name:<38} {allowance.clause:<9} " + " | ".join(f"{allowance.hours[t]:g}" if t in allowance.hours else "–" for t in policy.tiers))
+    out += ["", "Support channels"]
+    for name, channel in terms.channels.items():
+        out.append(f"  {name:<38} {channel.clause:<9} " + " | ".join(channel.cells.get(t, "–") for t in policy.tiers))
+    out += ["", "Readings of ambiguous terms"]
+    out += [f"  {r.id} ({r.parameter}): {r.text}" for r in m.readings]
+    return "\n".join(out) + "\n"
+
+
+@main.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path))
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error", show_default=True)
+@handle_errors
+def lint_cmd(paths, policy_paths, fmt, output, fail_on):
+    """Check contract and policy files (files or folders, recursively); the pre-commit hook.
+
+    Exit 0 clean, 1 errors (or warnings with --fail-on warning), 2 usage.
+    """
+    if not paths:
+        raise click.UsageError("give contract or policy files or folders to lint")
+    registry = _catalogue().registry(policy_paths)
+    found = lint_paths(paths, registry)
+    _write(output, lambda stream: write_lint(found, stream, fmt))
+    threshold = {"error": Level.ERROR, "warning": Level.WARNING}.get(fail_on)
+    failing = threshold is not None and any(f.level >= threshold for f in found)
+    sys.exit(exitcodes.FINDINGS if failing else exitcodes.OK)
 
 
 @main.command("plugins")

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from attrs import define, field
 
-from . import ledger
+from . import expansion, ledger
 from .context import Audit, ContractView, build_view
 from .errors import ConfigError
 from .convert import StructureError, structure_record
@@ -230,6 +230,9 @@ def _policy_problem(record: Record, view: ContractView) -> tuple[str, str] | Non
     if kind == "work":
         if record.service not in view.policy.services:
             return "$.service", _expected(view.policy.services, record.service)
+        return expansion.record_problem(record, view)
+    elif kind == "expansion_scope":
+        return expansion.record_problem(record, view)
     elif kind == "delivery":
         if record.deliverable not in view.policy.entitlement.items:
             return "$.deliverable", _expected(view.policy.entitlement.items, record.deliverable)

@@ -8,6 +8,7 @@ deliveries and expenses that invoice lines may refer to), not with work records.
 
 from __future__ import annotations
 
+from . import expansion
 from .context import ContractView, Pool, Tally
 from .model import Delivery, Expense, InvoiceLine, Record, Work
 from .policy import ADDITIONAL_COST, LIMITED
@@ -22,6 +23,8 @@ def _tally(table: dict, key, cap: float | None) -> Tally:
 
 def counts_toward_caps(pool: Pool, work: Work) -> bool:
     """All work counts, except work on an item the tier gets only at additional cost."""
+    if work.expansion is not None:
+        return expansion.counts_in_section_1(pool.contract.policy)
     cell = pool.cell(work.service)
     if cell is not None and cell.status == ADDITIONAL_COST:
         return pool.contract.policy.entitlement.hours.count_additional_cost
@@ -45,6 +48,8 @@ def allowance_cap(pool: Pool, key: str) -> float:
 
 
 def observe_work(work: Work, view: ContractView, pool: Pool) -> None:
+    if work.expansion is not None:
+        expansion.observe_work(work, view, pool)
     if not view.calendar.in_term(work.date) or not counts_toward_caps(pool, work):
         return
     periods = view.calendar.periods(work.date)
@@ -85,6 +90,7 @@ OBSERVERS = {
     "delivery": observe_delivery,
     "expense": observe_expense,
     "invoice_line": observe_invoice_line,
+    "expansion_scope": expansion.observe_scope,
 }
 
 

@@ -195,6 +195,8 @@ def outside_term(record, view: ContractView, pool: Pool | None, audit: Audit):
     if view.calendar.in_term(day):
         return None
     term = view.contract.term
+    if day > term.end and getattr(record, "expansion", None) is not None:
+        return None  # expansion.after_term reports it: one deviation, one finding
     hours = getattr(record, "hours", None)
     return (
         Violation(

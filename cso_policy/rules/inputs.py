@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..context import Audit
+from ..expansion import reference_problems
 from ..model import Level, Violation
 from .. import hookimpl
 from ..rule import Rule, rule
@@ -37,8 +38,10 @@ REF_ITEMS = {"expense": "expense", "additional_service": "delivery", "deliverabl
 )
 def unknown_reference(audit: Audit):
     """Raised by the evaluator for an unknown contract, LOB or package; here for invoice lines
-    whose ref names no delivery or expense of the contract."""
+    whose ref names no delivery or expense of the contract, and for work whose expansion names
+    no expansion scope of the contract (or a scope of another package)."""
     for view in audit.contracts.values():
+        yield from reference_problems(view)
         for line in view.invoice_lines:
             wanted = REF_ITEMS.get(line.item)
             if wanted is None:
