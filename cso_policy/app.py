@@ -154,9 +154,12 @@ def audit(
     as_of: datetime | None = None,
     policy_roots: Iterable[Path] = (),
     plugin_options: dict | None = None,
+    wrap_streams=None,
 ) -> tuple[AuditResult, dict[str, ContractView]]:
     views = build_contracts(contracts, cat.registry(policy_roots))
     streams = record_streams(cat, inputs, base, plugin_options)
+    if wrap_streams is not None:
+        streams = wrap_streams(streams)
     result = run_audit(
         views,
         rules if rules is not None else cat.rules,
@@ -169,6 +172,19 @@ def audit(
     return result, views
 
 
+def hours_burn(views: dict[str, ContractView]) -> list[dict]:
+    """Per contract and package: hours per contract quarter against the quarterly cap (from the ledger)."""
+    out = []
+    for view in sorted(views.values(), key=lambda v: v.id):
+        for pool in view.pools.values():
+            quarters = [
+                {"period": view.calendar.label("quarter", q), "hours": round(t.total, 4), "cap": pool.quarterly_cap}
+                for q, t in sorted(pool.quarters.items())
+            ]
+            out.append({"contract": view.id, "package": pool.id, "tier": pool.tier, "quarters": quarters})
+    return out
+
+
 def make_report(result: AuditResult, views: dict[str, ContractView], as_of: datetime | None) -> Report:
     return Report(
         findings=result.findings,
@@ -178,5 +194,5 @@ def make_report(result: AuditResult, views: dict[str, ContractView], as_of: date
         contracts=sorted(views),
         policies=sorted({v.policy_ref for v in views.values()}),
         as_of=as_of,
-        sections=dict(result.audit.summary),
+        sections={**result.audit.summary, "hours": hours_burn(views)},
     )

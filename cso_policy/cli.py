@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,15 +11,19 @@ from pathlib import Path
 import click
 
 from . import __version__, exitcodes
-from .app import Catalogue, audit, make_report
+from .app import Catalogue, audit, make_report, record_streams
 from .entitlements import entitlement_table, write_entitlements
 from .errors import CsoPolicyError
+from .baseline import load_baseline, new_since
+from .explain import explain, matching
+from .formats import EXTENSIONS
 from .lint import lint_paths, write_lock
 from .lintreport import write_lint
 from .model import Level
 from .plugins import get_plugin_manager, load_local_plugins
 from .policy import builtin_policy_root
 from .policydiff import format_diff
+from .waivers import apply_waivers, load_waivers
 from .workspace import RecordInput, Workspace, load_contracts, load_workspace
 
 
@@ -76,33 +81,33 @@ def main(ctx, plugins):
     ctx.obj = {"plugins": plugins}
 
 
-@main.command("audit")
-@click.argument("workspace", required=False, type=click.Path(path_type=Path))
-@click.option("--contracts", "contract_paths", multiple=True, help="Contract file, folder or glob (repeatable).")
-@click.option("--records", "record_paths", multiple=True, help="Record file, folder or glob (repeatable).")
-@click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
-@click.option("--as-of", type=AsOf(), help="Measure open items up to this time (ISO 8601).")
-@click.option("--format", "fmt", default="text", show_default=True, help="Report format (see `cso-policy plugins`).")
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
-@click.option("--fail-on", type=click.Choice(exitcodes.FAIL_ON_CHOICES), default="error", show_default=True)
-@click.option("--select", multiple=True, help="Only rules matching this id glob (repeatable).")
-@click.option("--ignore", multiple=True, help="Skip rules matching this id glob (repeatable).")
-@handle_errors
-def audit_cmd(workspace, contract_paths, record_paths, policy_paths, as_of, fmt, output, fail_on, select, ignore):
-    """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
+def _inputs_options(fn):
+    """The options every command that reads a workspace shares."""
+    options = [
+        click.argument("workspace", required=False, type=click.Path(path_type=Path)),
+        click.option("--contracts", "contract_paths", multiple=True, help="Contract file, folder or glob (repeatable)."),
+        click.option("--records", "record_paths", multiple=True, help="Record file, folder or glob (repeatable)."),
+        click.option("--policies", "policy_paths", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable)."),
+        click.option("--as-of", type=AsOf(), help="Measure open items up to this time (ISO 8601; default now)."),
+        click.option("--select", multiple=True, help="Only rules matching this id glob (repeatable)."),
+        click.option("--ignore", multiple=True, help="Skip rules matching this id glob (repeatable)."),
+        click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: the workspace's)."),
+        click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), help="Show only findings new since this json report."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
 
-    WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
-    what it lists.
-    """
+
+def _run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ignore, waivers_path, baseline_path, quiet):
+    """Load inputs, audit, apply waivers and baseline; returns (report, context for explain)."""
     if workspace is None and not (contract_paths and record_paths):
         workspace = Path(".")
         if not (workspace / "cso-policy.toml").is_file() and not (contract_paths or record_paths):
             raise click.UsageError("give a WORKSPACE folder with a cso-policy.toml, or --contracts and --records")
     ws = load_workspace(workspace) if workspace is not None else None
     cat = _catalogue(ws)
-    writer = cat.formats.get(fmt)
-    if writer is None:
-        raise click.UsageError(f"unknown --format {fmt!r} (known: {', '.join(sorted(cat.formats))})")
     rules = cat.select(select, ignore)
     contract_base = Path(".") if contract_paths or ws is None else ws.root
     record_base = Path(".") if record_paths or ws is None else ws.root
@@ -110,13 +115,87 @@ def audit_cmd(workspace, contract_paths, record_paths, policy_paths, as_of, fmt,
     inputs = [RecordInput(path=Path(p)) for p in record_paths] if record_paths else list(ws.records if ws else ())
     roots = list(policy_paths) + list(ws.policies if ws else ())
     as_of = as_of or datetime.now(timezone.utc)  # open tickets are measured up to now by default
+    options = ws.plugin_options if ws else None
+    show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
     result, views = audit(
         cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots,
-        plugin_options=ws.plugin_options if ws else None,
+        plugin_options=options, wrap_streams=progress_streams if show_progress else None,
     )
     report = make_report(result, views, as_of)
-    _write(output, lambda stream: writer.write(report, stream))
+    waivers_file = waivers_path or (ws.waivers if ws else None)
+    if waivers_file is not None:
+        selected = {r.id for r in rules}
+        report.findings = [f for f in apply_waivers(report.findings, load_waivers(waivers_file), views, as_of)
+                           if f.rule in selected]
+    if baseline_path is not None:
+        report.findings = new_since(report.findings, load_baseline(baseline_path))
+    restream = lambda: record_streams(cat, inputs, record_base, options)  # noqa: E731
+    return report, (cat, views, restream)
+
+
+def progress_streams(streams: list) -> list:
+    """Count files and records on stderr while they stream (a terminal only)."""
+    count = [0]
+    total = len(streams)
+
+    def wrap(index, stream):
+        for item in stream:
+            count[0] += 1
+            if count[0] % 20000 == 0:
+                click.echo(f"\rauditing: file {index}/{total}, {count[0]:,} records", err=True, nl=False)
+            yield item
+        click.echo(f"\rauditing: file {index}/{total}, {count[0]:,} records", err=True, nl=index == total)
+
+    return [wrap(i, s) for i, s in enumerate(streams, start=1)]
+
+
+@main.command("audit")
+@_inputs_options
+@click.option("--format", "formats", multiple=True, default=("text",), show_default=True,
+              help="Report format (repeatable): text, json, sarif, junit, csv, markdown, html, or a plugin's.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
+@click.option("--output-dir", type=click.Path(path_type=Path), help="Write one report.<ext> per --format here.")
+@click.option("--fail-on", type=click.Choice(exitcodes.FAIL_ON_CHOICES), default="error", show_default=True)
+@click.option("--explain", "explain_target", metavar="RULE-OR-RECORD", help="Explain the findings of a rule (glob) or record.")
+@handle_errors
+def audit_cmd(formats, output, output_dir, fail_on, explain_target, **inputs):
+    """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
+
+    WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
+    what it lists. Waived findings are reported but never fail the run.
+    """
+    if len(formats) > 1 and output_dir is None:
+        raise click.UsageError("several --format values need --output-dir")
+    if output is not None and output_dir is not None:
+        raise click.UsageError("give --output or --output-dir, not both")
+    report, (cat, views, restream) = _run(**inputs)
+    unknown = [f for f in formats if f not in cat.formats]
+    if unknown:
+        raise click.UsageError(f"unknown --format {unknown[0]!r} (known: {', '.join(sorted(cat.formats))})")
+    if explain_target:
+        explain(matching(report.findings, explain_target), {r.id: r for r in cat.rules}, views, restream, sys.stdout)
+    elif output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for fmt in formats:
+            _write(output_dir / f"report.{EXTENSIONS.get(fmt, fmt)}", lambda stream, fmt=fmt: cat.formats[fmt].write(report, stream))
+    else:
+        _write(output, lambda stream: cat.formats[formats[0]].write(report, stream))
     sys.exit(exitcodes.for_findings(report.findings, fail_on))
+
+
+@main.command("explain")
+@click.argument("target", metavar="RULE-OR-RECORD")
+@_inputs_options
+@handle_errors
+def explain_cmd(target, **inputs):
+    """Explain findings for a person: rule, clause text, terms that applied, contributing
+    records and the computed amount. TARGET is a rule id (or glob) or a record id."""
+    report, (cat, views, restream) = _run(**inputs)
+    found = matching(report.findings, target)
+    if not found:
+        click.echo(f"no finding matches {target!r}")
+        return
+    explain(found, {r.id: r for r in cat.rules}, views, restream, sys.stdout)
 
 
 def _write(output: Path | None, write) -> None:

@@ -14,8 +14,8 @@ FAIL_ON_CHOICES = ("error", "warning", "info", "never")
 
 
 def for_findings(findings: Iterable[Finding], fail_on: str) -> int:
-    """1 when any (non-waived) finding is at or above *fail_on*, else 0."""
+    """1 when any finding not waived is at or above *fail_on*, else 0."""
     if fail_on == "never":
         return OK
     threshold = Level.parse(fail_on)
-    return FINDINGS if any(f.level >= threshold for f in findings) else OK
+    return FINDINGS if any(f.level >= threshold and not f.waived for f in findings) else OK

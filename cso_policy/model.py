@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import date, datetime
 from typing import Literal
 
@@ -250,6 +251,15 @@ class Violation:
     source: str | None = None  # defaults to the record's file:line
 
 
+def fingerprint(finding: dict) -> str:
+    """Stable across runs and file edits: business keys only (contract, rule, record id, period),
+    never the file line. Findings without a record add their LOB and message."""
+    keys = [finding.get("contract") or "", finding["rule"], finding.get("record") or "", finding.get("period") or ""]
+    if finding.get("record") is None:
+        keys += [finding.get("lob") or "", finding.get("message") or ""]
+    return hashlib.sha256("\x1f".join(keys).encode()).hexdigest()[:20]
+
+
 @frozen(kw_only=True)
 class Finding:
     rule: str
@@ -264,6 +274,19 @@ class Finding:
     impact: Impact | None = None
     period: str | None = None
     plugin: str | None = None
+    waiver: dict | None = None  # the waiver that accepted it: reason, approved_by, expires
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.as_keys())
+
+    def as_keys(self) -> dict:
+        return {"contract": self.contract, "rule": self.rule, "record": self.record, "period": self.period,
+                "lob": self.lob, "message": self.message}
 
     def sort_key(self) -> tuple:
         file, _, line = (self.source or "").rpartition(":")
@@ -291,4 +314,6 @@ class Finding:
             "impact": self.impact.as_dict() if self.impact else {},
             "period": self.period,
             "plugin": self.plugin,
+            "fingerprint": self.fingerprint,
+            "waiver": self.waiver,
         }

@@ -7,6 +7,7 @@ parameters mean.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -159,6 +160,7 @@ class Policy:
     path: Path
     entitlement: EntitlementTerms
     modules: dict[str, dict]  # raw TOML of every module, for plugins and later modules
+    clauses: dict[str, str] = field(factory=dict)  # clause -> verbatim excerpt of the source
     _cells: dict[tuple[str, str], Cell] = field(factory=dict, init=False)
     _services: frozenset[str] = field(factory=frozenset, init=False)
 
@@ -203,6 +205,10 @@ class Policy:
         terms = self.entitlement.channels.get(channel)
         return terms is not None and self.word_cell(terms.cells.get(tier, "–")).included
 
+    def clause_text(self, clause: str) -> list[tuple[str, str]]:
+        """Excerpts for a clause reference: "Tables 2-5, 10" -> Table 2..5 and Table 10."""
+        return [(ref, self.clauses[ref]) for ref in _clause_refs(clause) if ref in self.clauses]
+
     @property
     def services(self) -> frozenset[str]:
         """What a work record's ``service`` may name: every item, and expansion work."""
@@ -210,6 +216,21 @@ class Policy:
 
     def __attrs_post_init__(self):
         self._services = frozenset(self.entitlement.items) | {EXPANSION_SERVICE}
+
+
+def _clause_refs(clause: str) -> list[str]:
+    match = re.match(r"(Tables?|Sections?)\s+(.*)", clause.strip())
+    if not match:
+        return [clause]
+    word = "Table" if match[1].startswith("Table") else "Section"
+    refs = []
+    for part in match[2].split(","):
+        lo, _, hi = part.strip().partition("-")
+        if lo.isdigit() and hi.isdigit():
+            refs += [f"{word} {n}" for n in range(int(lo), int(hi) + 1)]
+        elif lo.isdigit():
+            refs.append(f"{word} {lo}")
+    return refs
 
 
 def sha256_file(path: Path) -> str:
@@ -245,7 +266,9 @@ def load_policy(folder: Path) -> Policy:
     if "entitlement" not in modules:
         raise ConfigError(f"{folder}: policy has no entitlement.toml")
     entitlement = _structured(modules["entitlement"], EntitlementTerms, folder / "entitlement.toml")
-    return Policy(manifest=manifest, path=folder, entitlement=entitlement, modules=modules)
+    clauses_path = folder / "clauses.toml"
+    clauses = read_toml(clauses_path) if clauses_path.is_file() else {}
+    return Policy(manifest=manifest, path=folder, entitlement=entitlement, modules=modules, clauses=clauses)
 
 
 @define

@@ -30,7 +30,11 @@ class Report:
         by_level = {str(level): 0 for level in sorted(Level, reverse=True)}
         by_rule: dict[str, dict] = {}
         by_contract: dict[str, int] = defaultdict(int)
+        waived = 0
         for f in self.findings:
+            if f.waived:  # counted, never failing
+                waived += 1
+                continue
             by_level[str(f.level)] += 1
             by_contract[f.contract or "-"] += 1
             entry = by_rule.setdefault(f.rule, {"count": 0, "hours": 0.0, "amounts": {}})
@@ -48,7 +52,8 @@ class Report:
             "records": self.records,
             "records_by_kind": dict(sorted(self.records_by_kind.items())),
             "contracts": len(self.contracts),
-            "findings": len(self.findings),
+            "findings": len(self.findings) - waived,
+            "waived": waived,
             "by_level": by_level,
             "by_rule": dict(sorted(by_rule.items())),
             "by_contract": dict(sorted(by_contract.items())),

@@ -29,6 +29,7 @@ class Workspace:
     contracts: tuple[str, ...] = ()
     records: tuple[RecordInput, ...] = ()
     policies: tuple[Path, ...] = ()
+    waivers: Path | None = None
     plugins: tuple[str, ...] = ()  # local plugins: modules or .py files (relative to root)
     plugin_options: dict = {}  # [plugins.<name>] tables
 
@@ -55,8 +56,12 @@ def load_workspace(root: Path) -> Workspace:
         else:
             raise ConfigError(f"{config_path} $.records[{index}]: expected a path, or a table with path and/or source")
     plugins, options = _plugins(data.get("plugins", []), config_path)
+    waivers = data.get("waivers")
+    if waivers is not None and not isinstance(waivers, str):
+        raise ConfigError(f"{config_path} $.waivers: expected the path of a waivers file")
     return Workspace(
         root=root,
+        waivers=root / waivers if waivers else None,
         contracts=tuple(_list(data, "contracts", config_path)),
         records=tuple(records),
         policies=tuple(root / p for p in _list(data, "policies", config_path)),
