@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import heapq
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -160,6 +161,8 @@ def audit(
     streams = record_streams(cat, inputs, base, plugin_options)
     if wrap_streams is not None:
         streams = wrap_streams(streams)
+    if len(streams) > 1:  # files each in date order -> one stream in date order (caps crossed chronologically)
+        streams = [heapq.merge(*streams, key=_record_day)]
     result = run_audit(
         views,
         rules if rules is not None else cat.rules,
@@ -183,6 +186,15 @@ def hours_burn(views: dict[str, ContractView]) -> list[dict]:
             ]
             out.append({"contract": view.id, "package": pool.id, "tier": pool.tier, "quarters": quarters})
     return out
+
+
+def _record_day(raw: RawRecord) -> str:
+    """Sort key of a raw record across files: its day (date, opened_at or approved_at)."""
+    obj = raw[2]
+    if type(obj) is not dict:
+        return ""
+    day = obj.get("date") or obj.get("opened_at") or obj.get("approved_at")
+    return day[:10] if type(day) is str else ""
 
 
 def make_report(result: AuditResult, views: dict[str, ContractView], as_of: datetime | None) -> Report:

@@ -92,7 +92,8 @@ class ContractCalendar:
             return self.year_label(index)
         if kind == "week":
             year = self.periods(self.bounds("week", index)[0]).year
-            first_week = self.periods(self.month_start(12 * year)).week
+            # W01 of a contract year is the first week that starts in it
+            first_week = -(-(self.month_start(12 * year) - self.start).days // self.week_days)
             return f"{self.year_label(year)}-W{index - first_week + 1:02d}"
         per_year = 12 // _MONTHS_PER[kind]
         year, within = divmod(index, per_year)

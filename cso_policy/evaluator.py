@@ -15,7 +15,7 @@ from attrs import define, field
 
 from . import expansion, ledger
 from .context import Audit, ContractView, build_view
-from .errors import ConfigError
+from .errors import ConfigError, CsoPolicyError
 from .convert import StructureError, structure_record
 from .model import Contract, Finding, Level, Record, Violation
 from .policy import PolicyRegistry
@@ -262,5 +262,11 @@ def run_audit(
     for problem in problems:
         evaluator.plugin_problem(problem.plugin, problem.hook, problem.error)
     for stream in streams:
-        evaluator.feed(stream)
+        try:
+            evaluator.feed(stream)
+        except CsoPolicyError:
+            raise
+        except Exception as exc:  # a record source (adapter plugin) broke mid-stream
+            name = getattr(stream, "__qualname__", type(stream).__name__)
+            evaluator.plugin_problem(name, "record source", f"{type(exc).__name__}: {exc}")
     return evaluator.finish()

@@ -27,6 +27,8 @@ class RecordSource:
 
 def read_jsonl(path: Path, options: dict | None = None) -> Iterator[RawRecord]:
     """One JSON object a line; blank lines are skipped, a broken line is a BadLine."""
+    if path is None:
+        raise ConfigError("the jsonl source reads files: give the [[records]] entry a path")
     name = str(path)
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError

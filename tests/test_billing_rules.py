@@ -1,0 +1,310 @@
+"""Billing rules: the draft invoice against overage (Section 1), additional-cost items and
+surcharges (Table 3), included deliverables (Tables 2-5) and T&E approval (Section 1).
+
+Unless a case says otherwise the contract is C-1: one Premier package p1 for LOB "a", term
+2026-01-01..2026-12-31, time zone America/New_York, overage agreed in writing at USD 240/h (SOW-114).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cso_policy.model import Overage
+from tests.conftest import (
+    audit_records,
+    delivery,
+    expense,
+    invoice,
+    make_contract,
+    of,
+    only,
+    spread_work,
+    work,
+)
+
+UNBILLED = "billing.overage_unbilled"
+OVERBILLED = "billing.overage_overbilled"
+NO_AGREEMENT = "billing.overage_without_agreement"
+ADDITIONAL = "billing.additional_cost_unbilled"
+INCLUDED_BILLED = "billing.included_item_billed"
+EXPENSE = "billing.expense_unapproved"
+SURCHARGE = "billing.surcharge_missing"
+
+
+def billing_findings(contract, records):
+    return audit_records(contract, records, select=["billing.*"])
+
+
+# Premier: 113 h/quarter (Section 1); 120 h in 2026-Q1 -> 7 h overage due in Q1.
+Q1_120 = [work("w1", "2026-01-05", 100), work("w2", "2026-02-05", 20)]
+
+
+# ---------------------------------------------------------------- billing.overage_unbilled
+
+
+def test_overage_not_on_the_invoice_is_unbilled():
+    # 100 + 20 = 120 h > 113 -> 7 h due for 2026-Q1, 0 invoiced -> 7 h unbilled,
+    # 7 x USD 240 = USD 1,680; w2 took the quarter over the cap.
+    f = only(billing_findings(make_contract(), Q1_120), UNBILLED)
+    assert (f.record, f.lob, f.period, str(f.level), f.clause) == ("w2", "a", "2026-Q1", "error", "Section 1")
+    assert f.impact.as_dict() == {"hours": 7.0, "amount": 1680.0, "currency": "USD"}
+    assert "7 overage hours due for 2026-Q1, 0 on the draft invoice: 7 h unbilled" in f.message
+
+
+def test_overage_billed_in_full_is_clean():
+    # 7 h due, invoice line 2026-Q1 overage_hours 7 x 240 -> nothing unbilled or overbilled.
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7)]
+    assert billing_findings(make_contract(), records) == []
+
+
+def test_overage_partly_billed():
+    # 7 h due, 5 h invoiced -> 2 h unbilled = USD 480.
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=5)]
+    f = only(billing_findings(make_contract(), records), UNBILLED)
+    assert f.impact.as_dict() == {"hours": 2.0, "amount": 480.0, "currency": "USD"}
+
+
+def test_overage_is_max_of_quarterly_excess_sum_and_annual_excess():
+    # Section 1: overage = max(sum_q max(0, h_q - 113), total - 455).
+    # 120, 113, 113, 113: sum of quarterly excess = 7; total 459 - 455 = 4 -> 7 h (not 7 + 4 = 11).
+    records = spread_work("w", [120, 113, 113, 113])
+    f = only(billing_findings(make_contract(), records), UNBILLED)
+    assert (f.record, f.period, f.impact.hours) == ("w-q1", "2026-Q1", 7.0)
+    assert billing_findings(make_contract(), records + [invoice("i1", "overage_hours", quantity=7)]) == []
+
+
+def test_overage_113_113_113_117_is_4_hours_not_5():
+    # Quarterly excess: Q4 117 - 113 = 4; annual 456 - 455 = 1 -> max(4, 1) = 4 h, due in 2026-Q4.
+    records = spread_work("w", [113, 113, 113, 117])
+    f = only(billing_findings(make_contract(), records), UNBILLED)
+    assert (f.record, f.period, f.impact.hours) == ("w-q4", "2026-Q4", 4.0)
+    billed = records + [invoice("i1", "overage_hours", period="2026-Q4", quantity=4)]
+    assert billing_findings(make_contract(), billed) == []
+
+
+def test_overage_billed_for_the_year_as_a_whole():
+    # Q1 7 h + Q3 3 h (116 h) = 10 h due in contract year 2026; one invoice line for "2026", 10 h -> clean;
+    # 8 h -> 2 h unbilled for 2026.
+    records = spread_work("w", [120, 100, 116, 100])
+    assert billing_findings(make_contract(), records + [invoice("i1", "overage_hours", period="2026", quantity=10)]) == []
+    f = only(billing_findings(make_contract(), records + [invoice("i1", "overage_hours", period="2026", quantity=8)]), UNBILLED)
+    assert (f.period, f.impact.hours, f.record) == ("2026", 2.0, "w-q1")
+
+
+def test_shared_pool_overage_is_billed_once_for_the_package():
+    # One Premier package for a and b: 60 + 60 = 120 h -> 7 h; billed on LOB a's line -> clean.
+    contract = make_contract(lobs=("a", "b"))
+    records = [work("wa", "2026-01-10", 60, lob="a"), work("wb", "2026-01-20", 60, lob="b"),
+               invoice("i1", "overage_hours", quantity=7, lob="a")]
+    assert billing_findings(contract, records) == []
+
+
+# ---------------------------------------------------------------- billing.overage_overbilled
+
+
+def test_more_overage_invoiced_than_due_is_overbilled():
+    # 7 h due for 2026-Q1, 10 h invoiced -> 3 h overbilled = USD 720, names the invoice line.
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=10)]
+    findings = billing_findings(make_contract(), records)
+    f = only(findings, OVERBILLED)
+    assert (f.record, f.period, str(f.level)) == ("i1", "2026-Q1", "error")
+    assert f.impact.as_dict() == {"hours": 3.0, "amount": 720.0, "currency": "USD"}
+    assert "10 overage hours invoiced for 2026-Q1, only 7 due: 3 h overbilled" in f.message
+    assert of(findings, UNBILLED) == []
+
+
+def test_overage_billed_in_a_quarter_without_overage():
+    # Q2: 50 h <= 113 -> nothing due; 5 h invoiced for 2026-Q2 -> 5 h overbilled.
+    records = [work("w1", "2026-04-05", 50), invoice("i1", "overage_hours", period="2026-Q2", quantity=5)]
+    f = only(billing_findings(make_contract(), records), OVERBILLED)
+    assert (f.record, f.impact.hours) == ("i1", 5.0)
+
+
+def test_overage_billed_in_the_wrong_quarter():
+    # 7 h due in 2026-Q1 but invoiced for 2026-Q2: Q1 7 h unbilled and Q2 7 h overbilled.
+    records = Q1_120 + [invoice("i1", "overage_hours", period="2026-Q2", quantity=7)]
+    findings = billing_findings(make_contract(), records)
+    assert (only(findings, UNBILLED).period, only(findings, UNBILLED).impact.hours) == ("2026-Q1", 7.0)
+    assert (only(findings, OVERBILLED).period, only(findings, OVERBILLED).record) == ("2026-Q2", "i1")
+
+
+# ---------------------------------------------------------------- billing.overage_without_agreement
+
+
+def test_overage_without_a_written_rate():
+    # Section 1: additional hours are charged "at LivePerson's then-current rate as mutually agreed
+    # by the parties in writing". No overage in the contract: 7 h due in 2026-Q1 -> a finding on the
+    # crossing work record, hours only (there is no rate to price them), and no overage_unbilled.
+    findings = billing_findings(make_contract(overage=None), Q1_120)
+    f = only(findings, NO_AGREEMENT)
+    assert (f.record, f.period) == ("w2", "2026-Q1")
+    assert f.impact.as_dict() == {"hours": 7.0}
+    assert of(findings, UNBILLED) == []
+
+
+def test_overage_billed_without_a_written_agreement_names_the_invoice_line():
+    # A rate but no agreement reference is not "agreed in writing"; 7 h due, 7 h invoiced -> finding
+    # on the invoice line.
+    contract = make_contract(overage=Overage(rate=240.0, currency="USD", agreement=None))
+    f = only(billing_findings(contract, Q1_120 + [invoice("i1", "overage_hours", quantity=7)]), NO_AGREEMENT)
+    assert (f.record, f.impact.hours) == ("i1", 7.0)
+
+
+def test_no_overage_no_agreement_needed():
+    # 100 h <= 113: no overage, so a contract without an agreed rate is fine.
+    assert billing_findings(make_contract(overage=None), [work("w1", "2026-01-05", 100)]) == []
+
+
+@pytest.mark.parametrize(
+    ("rate", "currency", "amount"),
+    [(250.0, "USD", 70.0), (240.0, "EUR", 0.0)],
+)
+def test_overage_billed_at_another_rate_or_currency(rate, currency, amount):
+    # Agreed USD 240/h (SOW-114); 7 h invoiced at USD 250 -> 7 x (250 - 240) = USD 70 too much;
+    # at EUR 240 -> the wrong currency.
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, rate=rate, currency=currency)]
+    f = only(billing_findings(make_contract(), records), NO_AGREEMENT)
+    assert (f.record, f.period) == ("i1", "2026-Q1")
+    assert f.impact.as_dict() == {"hours": 7.0, "amount": amount, "currency": currency}
+    assert "agreed rate is USD 240.00/h (SOW-114)" in f.message
+
+
+# ---------------------------------------------------------------- billing.additional_cost_unbilled
+
+
+def test_on_site_visit_at_additional_cost_not_invoiced():
+    # Table 3: On-Site Operations Monitoring is 'At Additional Costs' for Premier: d1 needs a line.
+    findings = billing_findings(make_contract(), [delivery("d1", "2026-03-10", "on_site_operations_monitoring")])
+    f = only(findings, ADDITIONAL)
+    assert (f.record, f.clause, f.lob, f.impact) == ("d1", "Table 3", "a", None)  # the policy has no price
+    assert "at additional cost for the premier package, but no invoice line refers to d1" in f.message
+
+
+@pytest.mark.parametrize("item", ["additional_service", "deliverable"])
+def test_on_site_visit_at_additional_cost_invoiced(item):
+    # Premier on-site visit d1 (Table 3 'At Additional Costs') with a line whose ref is d1: billed.
+    records = [delivery("d1", "2026-03-10", "on_site_operations_monitoring"),
+               invoice("i1", item, ref="d1", quantity=1, rate=3000.0)]
+    assert billing_findings(make_contract(), records) == []
+
+
+def test_on_site_visit_included_for_expert_needs_no_invoice():
+    # Table 3: 'Semi-Annually' for Expert: included, nothing to bill.
+    records = [delivery("d1", "2026-03-10", "on_site_operations_monitoring")]
+    assert billing_findings(make_contract(tier="expert"), records) == []
+
+
+# ---------------------------------------------------------------- billing.included_item_billed
+
+
+def test_included_deliverable_billed():
+    # Table 2: Customer Account Plan 'Twice Monthly' for Premier; d1 is the only one in 2026-M01, so it is
+    # included: billing it (USD 500) is a finding on the invoice line.
+    records = [delivery("d1", "2026-01-05", "customer_account_plan"),
+               invoice("i1", "deliverable", ref="d1", quantity=1, rate=500.0)]
+    f = only(billing_findings(make_contract(), records), INCLUDED_BILLED)
+    assert (f.record, f.period, str(f.level)) == ("i1", "2026-Q1", "error")
+    assert f.impact.as_dict() == {"amount": 500.0, "currency": "USD"}
+    assert "bills delivery d1, which the package includes" in f.message
+
+
+def test_unlimited_included_item_billed():
+    # Table 2: General Account Consulting 'Included' for every tier.
+    records = [delivery("d1", "2026-01-05", "general_account_consulting"),
+               invoice("i1", "additional_service", ref="d1", quantity=2, rate=100.0)]
+    f = only(billing_findings(make_contract(tier="foundations"), records), INCLUDED_BILLED)
+    assert f.impact.amount == 200.0
+
+
+def test_included_deliverable_billed_beyond_its_frequency_is_not_included_item_billed():
+    # 'Twice Monthly': d1, d2, d3 in 2026-M01 -> d3 is beyond the frequency (entitlement.frequency),
+    # so billing d3 is not billing an included item.
+    records = [delivery(f"d{i}", f"2026-01-0{i}", "customer_account_plan") for i in (1, 2, 3)]
+    records.append(invoice("i1", "additional_service", ref="d3", quantity=1, rate=500.0))
+    findings = audit_records(make_contract(), records, select=["billing.*", "entitlement.frequency"])
+    assert [(f.rule, f.record) for f in findings] == [("entitlement.frequency", "d3")]
+
+
+def test_billing_an_additional_cost_item_is_not_included_item_billed():
+    records = [delivery("d1", "2026-03-10", "on_site_operations_monitoring"),
+               invoice("i1", "additional_service", ref="d1", quantity=1, rate=3000.0)]
+    assert of(billing_findings(make_contract(), records), INCLUDED_BILLED) == []
+
+
+# ---------------------------------------------------------------- billing.expense_unapproved
+
+
+def test_expense_without_approval():
+    # Section 1: T&E is "subject to the customer's advance approval"; approved_at null -> finding,
+    # impact the expense amount USD 812.40.
+    records = [expense("e1", "2026-03-02", 812.4, None)]
+    f = only(billing_findings(make_contract(), records), EXPENSE)
+    assert (f.record, str(f.level), f.clause) == ("e1", "error", "Section 1")
+    assert f.impact.as_dict() == {"amount": 812.4, "currency": "USD"}
+    assert "has no customer approval" in f.message
+
+
+def test_expense_approved_after_it_was_incurred():
+    # Incurred 2026-03-02, approved 2026-03-03 10:00 New York -> not in advance.
+    records = [expense("e1", "2026-03-02", 812.4, "2026-03-03T10:00:00-05:00")]
+    f = only(billing_findings(make_contract(), records), EXPENSE)
+    assert "was approved on 2026-03-03, after it was incurred on 2026-03-02" in f.message
+
+
+@pytest.mark.parametrize(
+    "approved_at",
+    [
+        "2026-02-20T10:00:00Z",  # well before
+        "2026-03-03T02:00:00Z",  # = 2026-03-02 21:00 in New York: the local date is the expense date
+    ],
+)
+def test_expense_approved_in_advance(approved_at):
+    records = [expense("e1", "2026-03-02", 812.4, approved_at)]
+    assert billing_findings(make_contract(), records) == []
+
+
+def test_expense_without_a_lob_is_audited():
+    # SPEC §2: an expense may name no LOB; it still needs approval.
+    record = expense("e1", "2026-03-02", 99.0, None)
+    del record["lob"]
+    f = only(billing_findings(make_contract(), [record]), EXPENSE)
+    assert (f.record, f.lob) == ("e1", None)
+
+
+# ---------------------------------------------------------------- billing.surcharge_missing
+
+
+def test_international_on_site_visit_without_surcharge():
+    # Table 3: "International Travel will incur an additional surcharge"; Expert (on-site included).
+    records = [delivery("d1", "2026-05-12", "on_site_operations_monitoring", international=True)]
+    f = only(billing_findings(make_contract(tier="expert"), records), SURCHARGE)
+    assert (f.record, f.clause, f.impact) == ("d1", "Table 3", None)
+    assert "international on-site visit d1 on 2026-05-12 has no surcharge invoice line" in f.message
+
+
+def test_international_on_site_visit_with_surcharge():
+    # Expert on-site visit (included, 'Semi-Annually') abroad + a surcharge line whose ref is d1.
+    records = [delivery("d1", "2026-05-12", "on_site_operations_monitoring", international=True),
+               invoice("i1", "surcharge", period="2026-Q2", ref="d1", quantity=1, rate=1500.0)]
+    assert billing_findings(make_contract(tier="expert"), records) == []
+
+
+def test_premier_international_visit_needs_service_and_surcharge_lines():
+    # Premier: at additional cost AND international -> two lines; only the service line is there.
+    records = [delivery("d1", "2026-05-12", "on_site_operations_monitoring", international=True),
+               invoice("i1", "additional_service", period="2026-Q2", ref="d1", quantity=1, rate=3000.0)]
+    findings = billing_findings(make_contract(), records)
+    assert [(f.rule, f.record) for f in findings] == [(SURCHARGE, "d1")]
+    # with neither line: both findings
+    findings = billing_findings(make_contract(), records[:1])
+    assert sorted(f.rule for f in findings) == [ADDITIONAL, SURCHARGE]
+
+
+@pytest.mark.parametrize(
+    ("item", "international"),
+    [("on_site_operations_monitoring", False), ("customer_account_plan", True)],
+)
+def test_no_surcharge_for_domestic_visits_or_other_items(item, international):
+    # Table 3's surcharge note is on On-Site Operations Monitoring only, and only for international travel.
+    records = [delivery("d1", "2026-05-12", item, international=international)]
+    assert of(billing_findings(make_contract(tier="expert"), records), SURCHARGE) == []
