@@ -1,0 +1,42 @@
+"""cso-policy record source ``jira``: Jira Service Management issues as SPEC §2 ticket records.
+
+Reads an export file (a ``/rest/api/3/search/jql`` response, or a list of them)
+when ``path`` is given, the live Jira Cloud REST API when it is not. See README.md
+for the options.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from cso_policy import hookimpl  # noqa: E402
+from cso_policy.sources import RecordSource  # noqa: E402
+
+from .options import NAME, check  # noqa: E402
+from .reader import read_jira  # noqa: E402
+
+SOURCE = RecordSource(
+    name=NAME,
+    read=read_jira,
+    suffixes=(),  # exports are .json like other systems' exports: choose it with source = "jira"
+    description="Jira Service Management issues (search/jql export file, or the live REST API) as ticket records",
+)
+
+
+@hookimpl
+def cso_policy_record_sources():
+    return [SOURCE]
+
+
+@hookimpl
+def cso_policy_configure(options, root):
+    """Check the types and names of the [plugins.jira] options (what is required is checked per entry)."""
+    mine = options.get(NAME)
+    if mine is None:
+        return []
+    if not isinstance(mine, dict):
+        return [f"[plugins.{NAME}]: expected a table of options"]
+    return check(mine, where=f"[plugins.{NAME}]")
+
+
+__all__ = ["SOURCE", "read_jira", "cso_policy_record_sources", "cso_policy_configure"]

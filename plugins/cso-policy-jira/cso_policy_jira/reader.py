@@ -1,0 +1,169 @@
+"""``read(path, options)`` of the ``jira`` source: an export file, or the live API when path is None."""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+from attrs import evolve
+
+from cso_policy.errors import ConfigError
+from cso_policy.evaluator import BadLine, RawRecord
+
+from .client import SEARCH, Client
+from .mapping import Unmappable, issue_key, root_field, to_record
+from .options import Config, parse
+
+# Fields asked of the search API besides the configured ones.
+BASE_FIELDS = (
+    "summary", "issuetype", "priority", "created", "resolutiondate", "status",
+    "statuscategorychangedate", "labels", "comment", "reporter",
+)
+
+
+def read_jira(
+    path: Path | str | None,
+    options: dict | None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    urlopen: Callable = urllib.request.urlopen,
+) -> Iterator[RawRecord]:
+    """Ticket records from a Jira export file (*path*) or from the live API (*path* None).
+
+    Options and credentials are checked now (a ConfigError before the audit
+    starts); the records are read lazily. *sleep* and *urlopen* are for tests.
+    """
+    cfg = parse(options, live=path is None)
+    if path is not None:
+        return _read_export(Path(path), cfg)
+    return _read_live(cfg, _client(cfg, sleep, urlopen))
+
+
+def _record(issue, cfg: Config, histories=None, comments=None) -> dict | BadLine:
+    try:
+        return to_record(issue, cfg, histories=histories, comments=comments)
+    except Unmappable as exc:
+        key = issue_key(issue)
+        return BadLine(f"Jira issue {key}: {exc}" if key else f"Jira issue: {exc}")
+
+
+# ------------------------------------------------------------------ export files
+
+
+def export_issues(doc, where: str) -> list:
+    """The issues of a search response ``{"issues": [...]}`` or of a list of such pages."""
+    pages = [doc] if isinstance(doc, dict) else doc
+    if not isinstance(pages, list):
+        raise ConfigError(f"{where}: expected a Jira search response {{\"issues\": [...]}} or a list of them")
+    issues = []
+    for n, page in enumerate(pages, start=1):
+        if isinstance(page, dict) and isinstance(page.get("issues"), list):
+            issues.extend(page["issues"])
+        elif isinstance(page, dict) and "fields" in page and isinstance(doc, list):
+            issues.append(page)  # a list of bare issues
+        else:
+            what = "the document" if page is doc else f"page {n}"
+            raise ConfigError(f"{where}: {what} is not a Jira search response (expected an object with an issues list)")
+    return issues
+
+
+def _read_export(path: Path, cfg: Config) -> Iterator[RawRecord]:
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not a JSON document ({exc})") from None
+    for number, issue in enumerate(export_issues(doc, name), start=1):
+        yield name, number, _record(issue, cfg)
+
+
+# ------------------------------------------------------------------ the live API
+
+
+def _client(cfg: Config, sleep, urlopen) -> Client:
+    token = os.environ.get(cfg.token_env)
+    email = cfg.email or os.environ.get(cfg.email_env)
+    if not token:
+        raise ConfigError(f"jira: the environment variable {cfg.token_env} (the Jira API token) is not set")
+    if not email:
+        raise ConfigError(f"jira: set the option email or the environment variable {cfg.email_env} "
+                          "(the Jira account's email)")
+    hint = f"${cfg.token_env}" + ("" if cfg.email else f" and ${cfg.email_env}")
+    return Client(cfg.base_url, email, token, credential_hint=hint, max_retries=cfg.max_retries,
+                  timeout=cfg.timeout, sleep=sleep, urlopen=urlopen)
+
+
+def _sla_field_id(catalog: list, name: str) -> str | None:
+    wanted = name.casefold()
+    named = [f for f in catalog if isinstance(f, dict) and isinstance(f.get("id"), str)
+             and str(f.get("name", "")).casefold() == wanted]
+    sla = [f for f in named if isinstance(f.get("schema"), dict)
+           and f["schema"].get("type") == "sd-servicelevelagreement"]
+    chosen = sla or named
+    return chosen[0]["id"] if chosen else None
+
+
+def discover_sla_fields(cfg: Config, client: Client) -> Config:
+    """Field ids of the SLAs named first_response_sla / resolution_sla (``GET /rest/api/3/field``)
+    when they are not configured."""
+    need_response = cfg.first_response_from != "comment" and not cfg.first_response_field
+    need_resolution = cfg.resolved_from == "sla" and not cfg.resolution_field
+    if not (need_response or need_resolution):
+        return cfg
+    catalog = client.fields()
+    changes = {}
+    if need_response:
+        found = _sla_field_id(catalog, cfg.first_response_sla)
+        if found is None and cfg.first_response_from == "sla":
+            raise ConfigError(f"jira: {client.base_url} has no field named {cfg.first_response_sla!r}; set "
+                              "first_response_field (or first_response_sla, or first_response_from = \"comment\")")
+        changes["first_response_field"] = found
+    if need_resolution:
+        # none found: resolved_at comes from resolutiondate
+        changes["resolution_field"] = _sla_field_id(catalog, cfg.resolution_sla)
+    return evolve(cfg, **changes)
+
+
+def search_fields(cfg: Config) -> list[str]:
+    configured = (cfg.first_response_field, cfg.resolution_field, cfg.rca_field,
+                  cfg.contract_field, cfg.lob_field, cfg.channel_field)
+    extra = [root_field(f) for f in configured if f]
+    return list(dict.fromkeys([*BASE_FIELDS, *extra]))
+
+
+def jql_of(cfg: Config) -> str:
+    if cfg.jql:
+        return cfg.jql
+    project = cfg.project.replace("\\", "\\\\").replace('"', '\\"')
+    return f'project = "{project}" ORDER BY created ASC'
+
+
+def _complete(container, key: str) -> bool:
+    """Whether an embedded page (changelog, comments) holds all its items."""
+    if not isinstance(container, dict) or not isinstance(container.get(key), list):
+        return False
+    total = container.get("total")
+    return not isinstance(total, int) or total <= len(container[key])
+
+
+def _read_live(cfg: Config, client: Client) -> Iterator[RawRecord]:
+    cfg = discover_sla_fields(cfg, client)
+    where = f"jira:{client.base_url}{SEARCH}"
+    need_comments = cfg.updates_from == "public_comments" or cfg.first_response_from != "sla"
+    for number, issue in enumerate(client.search(jql_of(cfg), search_fields(cfg), cfg.page_size), start=1):
+        key = issue_key(issue)
+        histories = comments = None
+        if key is not None and isinstance(issue.get("fields"), dict):
+            if not _complete(issue.get("changelog"), "histories"):
+                histories = client.changelog(key)
+            if need_comments and not _complete(issue["fields"].get("comment"), "comments"):
+                comments = client.comments(key)
+        yield where, number, _record(issue, cfg, histories, comments)

@@ -1,0 +1,298 @@
+"""One ServiceNow incident (+ its journal and audit rows) -> one SPEC §2 ticket record.
+
+Everything here is pure: rows are dicts of the Table API's JSON shape with
+``sysparm_display_value=false`` (datetimes ``"YYYY-MM-DD HH:MM:SS"`` in UTC,
+reference fields ``{"link": ..., "value": sys_id}``). A value that cannot be
+mapped raises :class:`Unmappable` with a message naming the source field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+
+from .options import Config
+
+_GLIDE = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$")
+_CHOICE_LABEL = re.compile(r"^\s*(\d+)\s*-")  # "1 - Critical" (a display value)
+
+STATE_NAMES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed", "8": "Canceled"}
+
+
+class Unmappable(ValueError):
+    """A row that cannot become a ticket record; the message names the field."""
+
+
+# ------------------------------------------------------------------ values
+
+
+def text(value) -> str | None:
+    """A field's raw value as a string: reference ``{link, value}`` -> the sys_id; blank -> None."""
+    if isinstance(value, dict):
+        value = value.get("value", value.get("display_value"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def field(row: dict, name: str) -> str | None:
+    return text(row.get(name))
+
+
+def timestamp(value, where: str, cfg: Config) -> str:
+    """``"2024-01-15 10:23:45"`` (UTC, or ``datetime_timezone``) -> ``"2024-01-15T10:23:45+00:00"``.
+
+    An ISO 8601 value with an offset is accepted as is (normalised to UTC)."""
+    raw = text(value)
+    if raw is None:
+        raise Unmappable(f"{where}: expected a date-time like 2024-01-15 10:23:45, got {value!r}")
+    m = _GLIDE.match(raw)
+    try:
+        if m is not None:
+            local = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}").replace(tzinfo=cfg.datetime_timezone)
+            return local.astimezone(UTC).isoformat()
+        if _ISO_WITH_OFFSET.match(raw):
+            return datetime.fromisoformat(raw).astimezone(UTC).isoformat()
+    except ValueError:
+        raise Unmappable(f"{where}: not a valid date-time: {raw!r}") from None
+    raise Unmappable(
+        f"{where}: expected a date-time like 2024-01-15 10:23:45 (export with sysparm_display_value=false), "
+        f"got {raw!r}"
+    )
+
+
+def _instant(text_: str) -> datetime:
+    return datetime.fromisoformat(text_)
+
+
+def optional_timestamp(row: dict, name: str, cfg: Config) -> str | None:
+    if field(row, name) is None:
+        return None
+    return timestamp(row.get(name), name, cfg)
+
+
+def _lookup(mapping: dict, key: str):
+    if key in mapping:
+        return mapping[key]
+    folded = key.casefold()
+    for k, v in mapping.items():
+        if k.casefold() == folded:
+            return v
+    return None
+
+
+def derive(row: dict, name: str | None, mapping: dict | None, fallback: str | None, option: str) -> str:
+    """A value from field *name* through *mapping* (or as is), else *fallback*; an unmapped value is an error."""
+    if name:
+        value = field(row, name)
+        if value is not None:
+            if mapping is None:
+                return value
+            hit = _lookup(mapping, value)
+            if hit is not None:
+                return hit
+            raise Unmappable(f"{name} value {value!r} is not in {option}_map (known: {', '.join(sorted(mapping))})")
+    if fallback is not None:
+        return fallback
+    if name:
+        raise Unmappable(f"{name} is empty and no default {option} is set")
+    raise Unmappable(f"no {option}: set option {option} or {option}_field")  # pragma: no cover (options check)
+
+
+def flag(row: dict, names: Iterable[str], accepted: frozenset) -> bool:
+    """Whether any of the fields *names* holds one of the *accepted* values (case-insensitive;
+    ``*`` accepts any non-empty value, e.g. a problem_id reference)."""
+    for name in names:
+        value = field(row, name)
+        if value is not None and ("*" in accepted or value.casefold() in accepted):
+            return True
+    return False
+
+
+# ------------------------------------------------------------------ severity
+
+
+def severity_of(value, cfg: Config, where: str) -> str:
+    raw = text(value)
+    if raw is None:
+        raise Unmappable(f"{where}: no priority (expected one of {', '.join(cfg.priority_map)})")
+    severity = _lookup(cfg.priority_map, raw)
+    if severity is None:
+        m = _CHOICE_LABEL.match(raw)
+        if m is not None:
+            severity = _lookup(cfg.priority_map, m.group(1))
+    if severity is None:
+        raise Unmappable(f"{where} {raw!r} is not in priority_map (known: {', '.join(cfg.priority_map)})")
+    return severity
+
+
+def _checkpoint(row: dict) -> int:
+    value = field(row, "record_checkpoint")
+    return int(value) if value is not None and value.isdigit() else 0
+
+
+def severities(row: dict, audits: list[tuple[int, dict]], cfg: Config) -> tuple[str, list[dict]]:
+    """The severity at opening and the later severity changes, from sys_audit priority rows.
+
+    *audits* are ``(index, row)`` pairs (the index names the row in messages). The
+    opening priority is the ``oldvalue`` of the first change; a first row with an empty
+    ``oldvalue`` is the value set at insert (not a change). Without audit rows it is the
+    incident's current ``priority``. A change between priorities of one severity
+    (4 Low -> 5 Planning) is no severity change.
+    """
+    changes = []
+    for index, audit in audits:
+        where = f"sys_audit[{index}]"
+        at = timestamp(audit.get("sys_created_on"), f"{where}.sys_created_on", cfg)
+        changes.append((_instant(at), _checkpoint(audit), at, audit, where))
+    changes.sort(key=lambda c: (c[0], c[1]))
+    if changes and field(changes[0][3], "oldvalue") is None:
+        _, _, _, first, where = changes.pop(0)
+        opening = severity_of(first.get("newvalue"), cfg, f"{where}.newvalue")
+    elif changes:
+        opening = severity_of(changes[0][3].get("oldvalue"), cfg, f"{changes[0][4]}.oldvalue")
+    else:
+        opening = severity_of(row.get("priority"), cfg, "priority")
+    current, out = opening, []
+    for _, _, at, audit, where in changes:
+        severity = severity_of(audit.get("newvalue"), cfg, f"{where}.newvalue")
+        if severity != current:
+            out.append({"at": at, "severity": severity})
+            current = severity
+    return opening, out
+
+
+# ------------------------------------------------------------------ clocks
+
+
+def comment_times(journals: list[tuple[int, dict]], cfg: Config, creator: str | None = None) -> list[str]:
+    """Creation times of the customer-visible journal entries (``comments``; ``work_notes``
+    are internal), oldest first, leaving out ``ignore_comment_authors`` and, with
+    ``ignore_creator_comments``, those of *creator* (the incident's ``sys_created_by``)."""
+    found = []
+    for index, entry in journals:
+        if field(entry, "element") not in cfg.comment_elements:
+            continue
+        author = field(entry, "sys_created_by")
+        if author in cfg.ignore_comment_authors or (cfg.ignore_creator_comments and author and author == creator):
+            continue
+        at = timestamp(entry.get("sys_created_on"), f"sys_journal_field[{index}].sys_created_on", cfg)
+        found.append((_instant(at), index, at))
+    found.sort()
+    return [at for _, _, at in found]
+
+
+def first_response(row: dict, comments: list[str], cfg: Config) -> str | None:
+    if cfg.first_response_from == "comments":
+        return comments[0] if comments else None
+    if cfg.first_response_from == "field":
+        return optional_timestamp(row, cfg.first_response_field, cfg)
+    return None
+
+
+def state_of(row: dict, cfg: Config) -> str | None:
+    return field(row, cfg.state_field)
+
+
+def is_canceled(row: dict, cfg: Config) -> bool:
+    return state_of(row, cfg) in cfg.canceled_states
+
+
+def resolved(row: dict, cfg: Config) -> str | None:
+    """``resolved_at`` (``closed_at`` as fallback) of an incident in a resolved, closed or
+    (kept) canceled state; None while it is open. Without a state field, whatever is set."""
+    state = state_of(row, cfg)
+    ended = state in cfg.resolved_states or state in cfg.canceled_states
+    if state is not None and not ended:
+        return None
+    for name in ("resolved_at", "closed_at"):
+        if field(row, name) is not None:
+            return timestamp(row.get(name), name, cfg)
+    if state is None:
+        return None
+    label = STATE_NAMES.get(state, "")
+    raise Unmappable(f"{cfg.state_field} is {state!r}{f' ({label})' if label else ''} but resolved_at and "
+                     "closed_at are empty")
+
+
+def rca(row: dict, cfg: Config) -> str | None:
+    if not cfg.rca_field:
+        return None
+    raw = field(row, cfg.rca_field)
+    if raw is None:
+        return None
+    if _DATE.match(raw):
+        if cfg.rca_timezone is None:
+            raise Unmappable(f"{cfg.rca_field}: {raw!r} is a date without a time; set rca_timezone "
+                             "(the contract's time zone) to read date fields")
+        return datetime.combine(date.fromisoformat(raw), time(0), cfg.rca_timezone).isoformat()
+    return timestamp(raw, cfg.rca_field, cfg)
+
+
+def channel(row: dict, cfg: Config) -> str:
+    if cfg.channel_field:
+        value = field(row, cfg.channel_field)
+        if value is not None:
+            hit = cfg.channel_map.get(value.casefold())
+            if hit is None:
+                raise Unmappable(f"{cfg.channel_field} value {value!r} has no channel; add it to channel_map "
+                                 "(web, chat, phone, messaging or email)")
+            return hit
+    return cfg.channel
+
+
+# ------------------------------------------------------------------ the record
+
+
+def incident_id(row, cfg: Config) -> str | None:
+    if not isinstance(row, dict):
+        return None
+    return field(row, cfg.id_field) or field(row, "sys_id")
+
+
+def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | None = None) -> dict:
+    """The ticket record of incident *row*; *journals* / *audits* are its ``(index, row)``
+    sys_journal_field and sys_audit (priority) rows."""
+    if not isinstance(row, dict):
+        raise Unmappable(f"expected an incident object, got {type(row).__name__}")
+    key = incident_id(row, cfg)
+    if key is None:
+        raise Unmappable(f"the incident has no {cfg.id_field} and no sys_id")
+    if field(row, "sys_id") is None and (cfg.reads_journal or cfg.priority_history):
+        raise Unmappable("sys_id is missing (it joins the incident to sys_journal_field and sys_audit)")
+    if field(row, "opened_at") is not None:
+        opened_at = timestamp(row["opened_at"], "opened_at", cfg)
+    elif field(row, "sys_created_on") is not None:
+        opened_at = timestamp(row["sys_created_on"], "sys_created_on", cfg)
+    else:
+        raise Unmappable("opened_at is missing (and sys_created_on too): no opening time")
+    severity, changes = severities(row, (audits or []) if cfg.priority_history else [], cfg)
+    comments = comment_times(journals or [], cfg, field(row, "sys_created_by"))
+    record = {
+        "kind": "ticket",
+        "id": key,
+        "contract": derive(row, cfg.contract_field, cfg.contract_map, cfg.contract, "contract"),
+        "lob": derive(row, cfg.lob_field, cfg.lob_map, cfg.lob, "lob"),
+        "severity": severity,
+        "opened_at": opened_at,
+        "first_response_at": first_response(row, comments, cfg),
+        "updates": comments,
+        "resolved_at": resolved(row, cfg),
+        "is_bug": flag(row, cfg.bug_field, cfg.bug_values),
+        "rca_delivered_at": rca(row, cfg),
+        "channel": channel(row, cfg),
+        "security_incident": flag(row, cfg.security_field, cfg.security_values),
+        "tier2_direct": flag(row, cfg.tier2_field, cfg.tier2_values),
+        "severity_changes": changes,
+    }
+    subject = field(row, "short_description")
+    if subject is not None:
+        record["subject"] = subject
+    return record

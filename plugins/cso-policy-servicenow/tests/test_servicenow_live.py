@@ -1,0 +1,212 @@
+"""The servicenow source on the live Table API, against a fake instance on a local server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+import pytest
+from werkzeug.wrappers import Response
+
+import cso_policy_servicenow as plugin
+from cso_policy.errors import ConfigError
+from cso_policy.evaluator import BadLine
+from cso_policy_servicenow import live
+from cso_policy_servicenow.options import parse
+
+
+def records_of(triples):
+    return [obj for _, _, obj in triples]
+
+
+def read_live(options, sleep=None, environ=None):
+    return list(live.read_live(parse(options, live=True), sleep=sleep or (lambda s: None), environ=environ))
+
+
+def test_live_read_gives_the_records_of_the_export(instance, live_options, options, data_dir, credentials):
+    triples = list(plugin.read(None, live_options))
+    exported = list(plugin.read(data_dir / "incidents.json", options))
+    assert records_of(triples) == records_of(exported)
+    label = f"servicenow:{instance.url}/api/now/table/incident"
+    # line = the running number in the API stream (the canceled INC0010003 is number 3)
+    assert [(file, line) for file, line, _ in triples] == [(label, 1), (label, 2), (label, 4), (label, 5), (label, 6)]
+    assert isinstance(triples[2][2], BadLine)
+
+
+def test_paging_follows_the_link_header(instance, live_options, credentials):
+    list(plugin.read(None, live_options))
+    pages = instance.of("incident")
+    assert [r.args["sysparm_offset"] for r in pages] == ["0", "2", "4"]  # 6 incidents, 2 a page
+    first = pages[0].args
+    assert first["sysparm_limit"] == "2"
+    assert first["sysparm_query"] == "ORDERBYsys_created_on"
+    assert first["sysparm_display_value"] == "false"
+    expected = "Basic " + base64.b64encode(b"svc.cso-audit:Tr1cky-Pa55w0rd!").decode()
+    assert all(r.headers["Authorization"] == expected for r in pages)
+    # journal and audit queries per page of incidents, for that page's sys_ids only, paged too:
+    # the first two incidents have 5 comments (3 pages of 2), the others 0 and 1
+    journal = instance.of("sys_journal_field")
+    assert [r.args["sysparm_offset"] for r in journal] == ["0", "2", "4", "0", "0"]
+    assert journal[0].args["sysparm_query"].startswith("name=incident^elementINcomments^element_idIN")
+    assert journal[0].args["sysparm_query"].endswith("^ORDERBYsys_created_on")
+    assert journal[0].args["sysparm_fields"] == live.JOURNAL_FIELDS  # never the comment text
+    audit = instance.of("sys_audit")
+    assert audit[0].args["sysparm_query"].startswith("tablename=incident^fieldname=priority^documentkeyIN")
+
+
+def test_query_option_and_id_chunks(instance, live_options, credentials, export_doc):
+    company = export_doc["result"][0]["company"]["value"]
+    opts = {**live_options, "query": f"company={company}^active=true", "ids_per_request": 1}
+    records = [r for r in records_of(plugin.read(None, opts)) if isinstance(r, dict)]
+    assert [r["id"] for r in records] == ["INC0010002"]  # the only active incident that maps cleanly
+    query = instance.of("incident")[0].args["sysparm_query"]
+    assert query == f"company={company}^active=true^ORDERBYsys_created_on"
+    assert all(len(r.args["sysparm_query"].split("element_idIN")[1].split("^")[0].split(",")) == 1
+               for r in instance.of("sys_journal_field"))
+
+
+def test_without_link_header_pages_by_total_count(instance, live_options, credentials):
+    instance.link_header = False
+    triples = list(plugin.read(None, live_options))
+    assert len(triples) == 5
+    assert [r.args["sysparm_offset"] for r in instance.of("incident")] == ["0", "2", "4"]
+
+
+def test_429_waits_for_retry_after(instance, live_options, credentials):
+    instance.queue("incident", Response('{"error": {"message": "Too many requests"}}', status=429,
+                                        headers={"Retry-After": "7"}, content_type="application/json"))
+    instance.queue("sys_audit", Response("", status=503, headers={"Retry-After": "2"}))
+    waits = []
+    triples = read_live(live_options, sleep=waits.append)
+    assert waits == [7.0, 2.0]
+    assert len(triples) == 5
+
+
+def test_429_without_retry_after_backs_off(instance, live_options, credentials):
+    for _ in range(2):
+        instance.queue("incident", Response("", status=429))
+    waits = []
+    read_live(live_options, sleep=waits.append)
+    assert waits == [1.0, 2.0]
+
+
+def test_retries_run_out(instance, live_options, credentials, secrets):
+    for _ in range(3):
+        instance.queue("incident", Response("", status=429, headers={"Retry-After": "1"}))
+    waits = []
+    with pytest.raises(ConfigError) as info:
+        read_live({**live_options, "max_retries": 2}, sleep=waits.append)
+    assert waits == [1.0, 1.0]
+    assert str(info.value) == f"servicenow: GET {instance.url}/api/now/table/incident failed: HTTP 429"
+
+
+def test_bad_credentials_name_the_variables_never_the_values(instance, live_options, credentials, secrets, caplog,
+                                                             capsys):
+    instance.queue("incident", Response(json.dumps({"error": {"message": "User Not Authenticated",
+                                                              "detail": "Required to provide Auth information"},
+                                                    "status": "failure"}), status=401,
+                                        content_type="application/json"))
+    with caplog.at_level(logging.DEBUG), pytest.raises(ConfigError) as info:
+        list(plugin.read(None, live_options))
+    message = str(info.value)
+    assert message == (f"servicenow: GET {instance.url}/api/now/table/incident failed: HTTP 401: User Not "
+                       "Authenticated (check the credentials in user/$SERVICENOW_USER and $SERVICENOW_PASSWORD "
+                       "and the user's read access to the table)")
+    out = capsys.readouterr()
+    for secret in secrets:
+        assert secret not in message and secret not in caplog.text and secret not in out.out + out.err
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # no chained HTTP error to print
+
+
+def test_credential_never_in_records_bad_lines_or_logs(instance, live_options, credentials, secrets, caplog, capsys):
+    with caplog.at_level(logging.DEBUG):
+        stream = plugin.read(None, live_options)
+        triples = list(stream)
+    text = repr(triples) + repr(stream) + caplog.text + "".join(capsys.readouterr())
+    assert any(isinstance(obj, BadLine) for _, _, obj in triples)
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_missing_credentials_are_named(instance, live_options, monkeypatch):
+    monkeypatch.delenv("SERVICENOW_USER", raising=False)
+    monkeypatch.delenv("SERVICENOW_PASSWORD", raising=False)
+    with pytest.raises(ConfigError, match=r"no user: set option user or the environment variable SERVICENOW_USER"):
+        plugin.read(None, live_options)
+    monkeypatch.setenv("SN_PW", "x")
+    with pytest.raises(ConfigError, match=r"environment variable SERVICENOW_PASSWORD \(password_env\) is not set"):
+        plugin.read(None, {**live_options, "user": "svc"})
+    assert instance.requests == []  # nothing was sent
+
+
+def test_user_option_and_password_env(instance, live_options, monkeypatch):
+    monkeypatch.setenv("SN_PW", "pw-from-env")
+    list(plugin.read(None, {**live_options, "user": "svc", "password_env": "SN_PW"}))
+    header = instance.of("incident")[0].headers["Authorization"]
+    assert header == "Basic " + base64.b64encode(b"svc:pw-from-env").decode()
+
+
+def test_bearer_token(instance, live_options, monkeypatch):
+    monkeypatch.setenv("SN_TOKEN", "oauth-token-123")
+    list(plugin.read(None, {**live_options, "token_env": "SN_TOKEN"}))
+    assert instance.of("incident")[0].headers["Authorization"] == "Bearer oauth-token-123"
+
+
+def test_next_link_to_another_host_is_not_followed(httpserver, bare_options, credentials, export_doc):
+    httpserver.expect_request("/api/now/table/incident").respond_with_json(
+        {"result": export_doc["result"][:2]},
+        headers={"Link": '<https://evil.example.com/api/now/table/incident?sysparm_offset=2>;rel="next"'},
+    )
+    httpserver.expect_request("/api/now/table/sys_journal_field").respond_with_json({"result": []})
+    httpserver.expect_request("/api/now/table/sys_audit").respond_with_json({"result": []})
+    with pytest.raises(ConfigError, match="points to another host .evil.example.com.; not following it"):
+        list(plugin.read(None, bare_options))
+
+
+def test_redirects_are_refused(httpserver, bare_options, credentials):
+    httpserver.expect_request("/api/now/table/incident").respond_with_response(
+        Response("", status=302, headers={"Location": "https://login.example.com/"})
+    )
+    with pytest.raises(ConfigError, match="HTTP 302 .redirects are not followed"):
+        list(plugin.read(None, bare_options))
+    assert len(httpserver.log) == 1
+
+
+def test_html_answer_is_explained(httpserver, bare_options, credentials):
+    httpserver.expect_request("/api/now/table/incident").respond_with_data("<html>Instance hibernating</html>",
+                                                                           content_type="text/html")
+    with pytest.raises(ConfigError, match="the response is not JSON"):
+        list(plugin.read(None, bare_options))
+
+
+def test_connection_refused(options, credentials):
+    with pytest.raises(ConfigError, match=r"servicenow: GET http://127.0.0.1:9/api/now/table/incident failed"):
+        list(plugin.read(None, {**options, "base_url": "http://127.0.0.1:9", "timeout": 5}))
+
+
+@pytest.mark.parametrize("url", ["http://acme.service-now.com", "ftp://acme", "acme.service-now.com"])
+def test_base_url_must_be_https(options, url, credentials):
+    with pytest.raises(ConfigError, match="expected an https URL"):
+        plugin.read(None, {**options, "base_url": url})
+
+
+def test_live_needs_base_url_and_no_export_options(options, credentials):
+    with pytest.raises(ConfigError, match="option base_url is required"):
+        plugin.read(None, options)
+    with pytest.raises(ConfigError, match="option journal_path is for export files"):
+        plugin.read(None, {**options, "base_url": "https://acme.service-now.com", "journal_path": "j.json"})
+
+
+def test_link_and_retry_after_parsing():
+    header = ('<https://a.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_offset=0>;rel="first",'
+              '<https://a.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_offset=1>;rel="next",'
+              '<https://a.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_offset=549>;rel="last"')
+    assert live.next_link(header).endswith("sysparm_offset=1")
+    assert live.next_link(header.replace('rel="next"', 'rel="prev"')) is None
+    assert live.next_link(None) is None
+    assert live.retry_after("120") == 120.0
+    from datetime import UTC, datetime
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert live.retry_after("Thu, 01 Jan 2026 12:00:30 GMT", lambda: now) == 30.0
+    assert live.retry_after("soon") is None

@@ -1,0 +1,78 @@
+"""cso-policy record source for Zendesk: tickets and their metric events, from an export
+file or the live incremental export API, as SPEC §2 ticket records.
+
+One source, ``zendesk``: a ``[[records]]`` entry with a ``path`` reads that export file;
+an entry without ``path`` reads the live API. Options: see README.md and
+:mod:`cso_policy_zendesk.options`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+from cso_policy import hookimpl  # noqa: E402
+from cso_policy.errors import ConfigError  # noqa: E402
+from cso_policy.evaluator import RawRecord  # noqa: E402
+from cso_policy.sources import RecordSource  # noqa: E402
+
+from . import api, export  # noqa: E402
+from . import options as zd_options  # noqa: E402
+from .mapping import records  # noqa: E402
+
+NAME = zd_options.NAME
+
+
+def read(path: Path | None, opts: dict, *, sleep=time.sleep, env: dict | None = None) -> Iterator[RawRecord]:
+    """Ticket records from the export file at *path*, or from the live API when *path* is None.
+
+    ``sleep`` (waiting out HTTP 429) and ``env`` (where credentials are looked up, default
+    ``os.environ``) are injectable for tests."""
+    live = path is None
+    where = "the zendesk live API entry" if live else f"{path}"
+    try:
+        cfg = zd_options.parse(opts or {}, live=live)
+    except zd_options.OptionError as exc:
+        raise ConfigError(f"{where}: [[records]] source zendesk: option {exc}") from None
+    if live:
+        ds, file = api.load(cfg, sleep=sleep, env=env)
+    else:
+        ds, problems = export.load(Path(path))
+        file = str(path)
+        yield from export.pages_problems(file, problems)
+        if ds.tickets and cfg.require_metric_events and not ds.has_events and not ds.has_comments:
+            raise ConfigError(
+                f"{path}: this Zendesk export has tickets but no ticket_metric_events (nor audits or comments): "
+                "first responses, updates and solve times cannot be known. Add the metric events to the export, "
+                "or set require_metric_events = false to read it anyway"
+            )
+    yield from records(ds, cfg, file)
+
+
+SOURCE = RecordSource(
+    name=NAME,
+    read=read,
+    suffixes=(),
+    description="Zendesk tickets + ticket metric events: an incremental-export file (path), or the live API (no path)",
+)
+
+
+@hookimpl
+def cso_policy_record_sources():
+    return [SOURCE]
+
+
+@hookimpl
+def cso_policy_configure(options, root):
+    """Check [plugins.zendesk] (entries may complete it, so nothing is required here)."""
+    mine = options.get(NAME)
+    if mine is None:
+        return []
+    return [f"[plugins.{NAME}] {p}" for p in _check(mine)]
+
+
+def _check(mine) -> list[str]:
+    return zd_options.check(mine, partial=True)

@@ -1,0 +1,117 @@
+"""Shared fixtures for the cso-policy-zendesk tests (rootdir-independent: no package imports
+between test modules; everything shared lives here as fixtures)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from cso_policy.evaluator import BadLine
+from cso_policy.model import Contract, Package, Term
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def base_options() -> dict:
+    """The options the fixture export is written for."""
+    return {
+        "contract": "NW-2026",
+        "lob_from": "tags",
+        "lob_map": {"lob_retail": "retail", "lob_outlet": "outlet"},
+        "rca_field": 360000111,
+        "tier2_field": 360000333,
+    }
+
+
+@pytest.fixture
+def read_all():
+    """read_all(path, options, **kw) -> the list of (file, line, obj) the source yields."""
+    import cso_policy_zendesk
+
+    def run(path, options, **kw):
+        return list(cso_policy_zendesk.read(path, options, **kw))
+
+    return run
+
+
+@pytest.fixture
+def by_id():
+    def index(triples) -> dict:
+        return {obj["id"]: obj for _, _, obj in triples if isinstance(obj, dict)}
+
+    return index
+
+
+@pytest.fixture
+def bad_lines():
+    def only(triples) -> list[tuple[int, str]]:
+        return [(line, obj.reason) for _, line, obj in triples if isinstance(obj, BadLine)]
+
+    return only
+
+
+@pytest.fixture
+def write_export(tmp_path):
+    """write_export(pages, name="export.jsonl", jsonl=True) -> path: pages as JSON Lines (or one doc)."""
+
+    def write(pages, name: str = "export.jsonl", jsonl: bool = True) -> Path:
+        path = tmp_path / name
+        if jsonl:
+            path.write_text("".join(json.dumps(p) + "\n" for p in pages), encoding="utf-8")
+        else:
+            path.write_text(json.dumps(pages), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def ticket():
+    """ticket(id, **fields) -> a minimal ticket in the API's shape."""
+
+    def make(id: int, **fields) -> dict:
+        t = {
+            "url": f"https://acme.zendesk.com/api/v2/tickets/{id}.json",
+            "id": id,
+            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
+            "created_at": "2026-03-02T14:00:00Z",
+            "updated_at": "2026-03-02T15:00:00Z",
+            "type": "incident",
+            "subject": f"ticket {id}",
+            "priority": "normal",
+            "status": "open",
+            "requester_id": 9001,
+            "organization_id": 555,
+            "brand_id": 1,
+            "group_id": 20,
+            "tags": [],
+            "custom_fields": [],
+        }
+        t.update(fields)
+        return t
+
+    return make
+
+
+@pytest.fixture
+def make_contract():
+    def make(tier: str = "foundations", lobs=("retail", "outlet"), id: str = "NW-2026") -> Contract:
+        return Contract(
+            id=id,
+            customer="Northwind Retail",
+            policy="liveperson-cso@1.0",
+            term=Term(start=date(2026, 1, 1), end=date(2026, 12, 31)),
+            timezone="America/New_York",
+            packages=[Package(id="nw-pkg", tier=tier, lines_of_business=list(lobs))],
+        )
+
+    return make
