@@ -11,6 +11,7 @@ import typing
 from datetime import date, datetime
 
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, override
 
@@ -77,6 +78,31 @@ def _bool(value, _type) -> bool:
     if type(value) is bool:
         return value
     raise FieldError(f"expected true or false, got {value!r}")
+
+
+def _literal_hook(type_):
+    allowed = typing.get_args(type_)
+    choices = frozenset(allowed)
+    expected = ", ".join(str(a) for a in allowed)
+
+    def structure(value, _type):
+        if value in choices and type(value) is type(allowed[0]):
+            return value
+        raise FieldError(f"expected one of {expected}, got {value!r}")
+
+    return structure
+
+
+def _list_hook(type_, converter):
+    """Lists must be lists: a string is not a list of its characters."""
+    inner = list_structure_factory(type_, converter)
+
+    def structure(value, _type):
+        if not isinstance(value, list):
+            raise FieldError(f"expected a list, got {value!r}")
+        return inner(value, _type)
+
+    return structure
 
 
 def _format_exception(exc: BaseException, type_) -> str:
@@ -152,6 +178,8 @@ def converter() -> cattrs.Converter:
         lambda t: isinstance(t, type) and hasattr(t, "__attrs_attrs__"),
         lambda t: _structure_mapping(t, conv),
     )
+    conv.register_structure_hook_factory(lambda t: typing.get_origin(t) is typing.Literal, _literal_hook)
+    conv.register_structure_hook_factory(lambda t: typing.get_origin(t) is list, lambda t: _list_hook(t, conv))
     return conv
 
 

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import TextIO
 
 from .context import ContractView, Pool
+from .expansion import package_summary
 from .ledger import allowance_cap
 from .policy import LIMITED
+from .sla import targets_table
 
 
 def _current_day(view: ContractView, moment: datetime):
@@ -62,6 +64,8 @@ def pool_table(pool: Pool, moment: datetime) -> dict:
         "allowances": allowances,
         "items": items,
         "channels": channels,
+        "expansion": package_summary(pool, view.local_date(moment)),
+        "sla": targets_table(view.policy, pool.tier),
     }
 
 
@@ -107,3 +111,36 @@ def write_entitlements(table: dict, stream: TextIO, fmt: str = "text") -> None:
         yes = [c for c, ok in p["channels"].items() if ok]
         no = [c for c, ok in p["channels"].items() if not ok]
         w(f"  support channels: {', '.join(yes)}{'; not included: ' + ', '.join(no) if no else ''}\n")
+        if p.get("expansion") is not None:
+            _write_expansion(w, p["expansion"])
+        if p.get("sla") is not None:
+            _write_sla(w, p["sla"])
+
+
+def _write_expansion(w, x: dict) -> None:
+    d, h = x["deployments"], x["hours"]
+    if x["pack"] is None:
+        w(f"  expansion packs ({x['clause']}): none\n")
+    else:
+        w(f"  expansion packs ({x['clause']}): {d['included']} {x['pack']} deployment(s) of {_n(h['pack'])} h "
+          f"per {h['per']}, {d['purchased']} purchased ({_n(h['purchased'])} h); deployments used {d['used']}\n")
+    for s in x["scopes"]:
+        w(f"    scope {s['id']} {s['pack']} {s['use']} approved {s['approved_on']}: used {_n(s['used'])} of "
+          f"{_n(s['hours'])} h, left {_n(s['left'])}\n")
+    lapse = x["lapse"]
+    if not lapse["carry_forward"]:
+        w(f"    unused expansion hours lapse at the term end {lapse['term_end']}: {lapse['days_left']} days left\n")
+
+
+def _write_sla(w, sla: dict) -> None:
+    if not sla["enhanced"]:
+        w(f"  SLA targets ({sla['clause']}): none (no enhanced SLA)\n")
+        return
+    w(f"  SLA targets ({sla['clause']}; severity changes: {sla['severity_change']}):\n")
+    for row in sla["targets"]:
+        cells = ", ".join(f"{name} {row[clock]['text'] if clock in row else 'N/A'}" for clock, name in _SLA_CLOCKS)
+        w(f"    {row['severity']}: {cells}\n")
+
+
+_SLA_CLOCKS = (("response", "response"), ("periodic_update", "update every"),
+               ("resolution", "non-bug resolution"), ("rca", "RCA"))

@@ -22,6 +22,8 @@ from attrs import frozen
 from .calendar import PERIOD_KINDS
 from .convert import StructureError, structure
 from .errors import ConfigError
+from .expansion import ExpansionTerms, expansion_terms
+from .sla import sla_problems
 from .model import Contract, Level
 from .policy import EntitlementTerms, Manifest, PolicyRegistry
 
@@ -153,8 +155,9 @@ def _key_of(field_path: str, msg: str) -> str:
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    by_lower = {c.lower(): c for c in choices}  # compare case-insensitively, suggest the real spelling ("us" -> 'US')
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 # ------------------------------------------------------------------ contracts
@@ -254,14 +257,19 @@ def _lint_purchases(contract: Contract, policy, col: _Collector) -> None:
         package = packages.get(purchase.package)
         if package is None:
             col.add("contract.expansion_pack_kind", f"expansion purchase names no package of this contract: {purchase.package!r}", f"{where}.package")
-        elif policy is not None and (check := PACK_KIND_CHECK.get("check")) is not None:
-            problem = check(policy, package, purchase)
-            if problem:
-                col.add("contract.expansion_pack_kind", problem, f"{where}.kind")
-
-
-# The expansion module registers how a pack kind is checked against a tier (it owns that data).
-PACK_KIND_CHECK: dict[str, Callable] = {}
+            continue
+        tier = policy.resolve_tier(package.tier) if policy is not None else None
+        terms = expansion_terms(policy) if tier is not None else None
+        if terms is None:
+            continue
+        packs = terms.tier(tier)
+        if packs is None:
+            col.add("contract.expansion_pack_kind",
+                    f"the {tier} package {package.id!r} includes no expansion packs ({terms.table}: '–')", f"{where}.package")
+        elif purchase.kind != packs.pack:
+            col.add("contract.expansion_pack_kind",
+                    f"pack kind {purchase.kind!r}: the {tier} package {package.id!r} has {packs.pack} deployments ({terms.table})",
+                    f"{where}.kind")
 
 
 # ------------------------------------------------------------------ policies
@@ -306,8 +314,40 @@ def write_lock(root: Path) -> tuple[list[str], list[str]]:
     return added, refused
 
 
-MODULE_LINTERS: dict[str, Callable[[dict, list[str], _Collector], None]] = {}
-"""Policy modules (sla, expansion) register a check of their own table data here."""
+def _lint_expansion(data: dict, tiers: list[str], col: _Collector) -> None:
+    try:
+        terms: ExpansionTerms = structure(data, ExpansionTerms)
+    except StructureError as exc:
+        for field_path, msg in exc.problems:
+            col.add("policy.schema", f"{field_path}: {msg}", field_path)
+        return
+    if not tiers:  # entitlement.toml unreadable: reported there, no tier list to compare with
+        return
+    missing = [t for t in tiers if t not in terms.tiers]
+    if missing:
+        col.add("policy.tier_coverage", f"$.tiers has no entry for {', '.join(missing)}", "$.tiers")
+    for tier, packs in terms.tiers.items():
+        if tier not in tiers:
+            col.add("policy.tier_coverage", f"$.tiers names unknown tier {tier!r}", f"$.tiers.{tier}")
+        if packs.deployments > 0 and (packs.pack is None or packs.pack not in terms.packs):
+            col.add("policy.unknown_term", f"$.tiers.{tier}: {packs.deployments} deployment(s) need a pack kind of [packs]", f"$.tiers.{tier}")
+    both = set(terms.uses.allowed) & set(terms.uses.disallowed)
+    if both:
+        col.add("policy.unknown_term", f"uses both allowed and disallowed: {', '.join(sorted(both))}", "$.uses")
+
+
+def _lint_sla(data: dict, tiers: list[str], col: _Collector) -> None:
+    if not tiers:
+        return
+    for field_path, msg in sla_problems(data, tiers):
+        col.add("policy.schema", f"{field_path}: {msg}", field_path)
+
+
+MODULE_LINTERS: dict[str, Callable[[dict, list[str], _Collector], None]] = {
+    "expansion": _lint_expansion,
+    "sla": _lint_sla,
+}
+"""Checks of each policy module's own tables, by module name."""
 
 
 def lint_policy_version(folder: Path) -> list[LintFinding]:

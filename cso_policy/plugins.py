@@ -23,9 +23,13 @@ from . import PROJECT, hookspecs
 DEFAULT_PLUGINS = (
     "cso_policy.rules.entitlement",
     "cso_policy.rules.billing",
+    "cso_policy.rules.expansion",
+    "cso_policy.rules.sla",
     "cso_policy.rules.inputs",
     "cso_policy.sources",
     "cso_policy.reporters",
+    "cso_policy.formats",
+    "cso_policy.waivers",
     "cso_policy.policy",
 )
 

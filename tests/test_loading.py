@@ -307,7 +307,7 @@ def test_invalid_record_keeps_its_contract_when_it_can():
     # line 1 names contract C-1, so the finding does (and the policy it pins)
     f = only(audit_records(make_contract(), [ticket("t1", "2026-03-02T10:00:00Z", severity="P9")]), INVALID)
     assert (f.contract, f.policy, f.record) == ("C-1", "liveperson-cso@1.0", None)
-    assert f.message.endswith("records.jsonl:1 $.severity: expected one of P1, P2, P3")
+    assert f.message.endswith("records.jsonl:1 $.severity: expected one of P1, P2, P3, got 'P9'")
 
 
 def test_each_bad_field_of_a_record_is_reported():

@@ -7,14 +7,18 @@ from ..expansion import reference_problems
 from ..model import Level, Violation
 from .. import hookimpl
 from ..rule import Rule, rule
+from .sla import invalid_timeline
 
 invalid_record = Rule(
     id="input.invalid_record",
     title="A record that cannot be decoded or structured",
     clause="SPEC §2",
     level=Level.ERROR,
+    kinds=("ticket",),
+    check=invalid_timeline,
     description="Broken JSON, a missing or unknown field, a wrong type or value; the message names "
-    "file:line and the field path. The audit goes on without that record.",
+    "file:line and the field path. The audit goes on without that record. For tickets also "
+    "timestamps out of order or before opened_at (never silently sorted).",
 )
 
 plugin_error = Rule(

@@ -1,0 +1,669 @@
+"""SLA terms (Sections 7-8): ``sla.toml`` structured once per policy, business-day
+calendars, and the clocks of one ticket.
+
+A clock runs from a start event to a stop event (or to ``--as-of`` while open) and is
+due at ``target.due(origin)``: origin + the elapsed target, or the end of the Nth
+business day after the origin's local date for the RCA (I-4). A severity change at t
+(I-5) either restarts a clock not yet met at t with the new target ("restart") or keeps
+its origin with the new target ("retroactive"); a clock already past its target at t is
+breached either way. A clock is met when it stops at or before its due time.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_package
+from attrs import define, evolve, field, frozen
+
+from .convert import StructureError, structure
+from .errors import ConfigError
+from .model import Severity, SeverityChange, Ticket
+from .policy import Policy
+
+MODULE = "sla"
+CLOCKS = ("response", "periodic_update", "resolution", "rca")
+CLOCK_NAMES = {
+    "response": "response",
+    "periodic_update": "periodic update",
+    "resolution": "non-bug resolution",
+    "rca": "RCA",
+}
+RESTART = "restart"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SECONDS_PER_HOUR = 3600
+
+# ------------------------------------------------------------ file schema (sla.toml)
+
+
+@frozen(kw_only=True)
+class TargetSpec:
+    hours: float | None = None
+    days: float | None = None
+    business_days: int | None = None
+
+
+@frozen(kw_only=True)
+class CellSpec:
+    response: TargetSpec | None = None
+    periodic_update: TargetSpec | None = None
+    resolution: TargetSpec | None = None
+    rca: TargetSpec | None = None
+
+
+@frozen(kw_only=True)
+class SeverityLevel:
+    definition: str
+
+
+@frozen(kw_only=True)
+class SecurityIncident:
+    severity: Severity
+    definition: str = ""
+
+
+@frozen(kw_only=True)
+class SeveritySpec:
+    clause: str
+    levels: dict[Severity, SeverityLevel]
+    security_incident: SecurityIncident
+
+
+@frozen(kw_only=True)
+class Units:
+    day_hours: float
+
+
+@frozen(kw_only=True)
+class SeverityChangeSpec:
+    mode: Literal["restart", "retroactive"] = RESTART
+
+
+@frozen(kw_only=True)
+class RcaSpec:
+    due: Literal["end_of_nth_business_day_after_resolution"]
+    weekend: list[str]
+    public_holidays: bool = True
+
+
+@frozen(kw_only=True)
+class SlaFile:
+    clause: str
+    enhanced_tiers: list[str]
+    units: Units
+    severity: SeveritySpec
+    rca: RcaSpec
+    targets: dict[str, dict[Severity, CellSpec]]
+    severity_change: SeverityChangeSpec = SeverityChangeSpec()
+
+
+# ------------------------------------------------------------ compiled terms
+
+
+@frozen
+class Target:
+    """One Table 8 cell of one clock: an elapsed time or a count of business days."""
+
+    text: str  # the seed's figure with its unit, for messages: "0.5 h", "3 d (72 h)", "3 business days"
+    delta: timedelta | None = None
+    business_days: int | None = None
+
+    def due(self, origin: datetime, calendar: BusinessCalendar | None) -> datetime:
+        if self.delta is not None:
+            if type(origin.tzinfo) is not timezone:
+                # adding to a zoneinfo time would add wall-clock time across a DST change
+                origin = origin.astimezone(timezone.utc)
+            return origin + self.delta
+        return calendar.end_of_business_day_after(origin, self.business_days)
+
+    def as_dict(self) -> dict:
+        if self.delta is not None:
+            return {"hours": _num(self.delta.total_seconds() / SECONDS_PER_HOUR), "text": self.text}
+        return {"business_days": self.business_days, "text": self.text}
+
+
+TierTargets = dict[str, dict[str, Target]]  # severity -> clock -> target
+_NO_TARGETS: dict[str, Target] = {}
+
+
+@frozen(kw_only=True)
+class SlaTerms:
+    clause: str
+    severity_clause: str
+    severities: tuple[str, ...]
+    security_severity: str
+    security_definition: str
+    mode: str
+    weekend: frozenset[int]
+    public_holidays: bool
+    by_tier: dict[str, TierTargets]  # only tiers with enhanced SLAs
+
+    def targets(self, tier: str) -> TierTargets | None:
+        """The tier's targets, or None when the tier has no enhanced SLA."""
+        return self.by_tier.get(tier)
+
+
+_TERMS: dict[int, tuple[Policy, SlaTerms | None]] = {}
+
+
+def sla_terms(policy: Policy) -> SlaTerms | None:
+    """The policy's SLA terms, structured once per policy; None if it has no sla module."""
+    cached = _TERMS.get(id(policy))
+    if cached is None or cached[0] is not policy:
+        cached = _TERMS[id(policy)] = (policy, _load(policy))
+    return cached[1]
+
+
+class SlaDataError(ValueError):
+    """A problem in sla.toml: the field path and what is wrong."""
+
+    def __init__(self, path: str, message: str):
+        self.path, self.message = path, message
+        super().__init__(f"{path}: {message}")
+
+
+def _load(policy: Policy) -> SlaTerms | None:
+    raw = policy.modules.get(MODULE)
+    if raw is None:
+        return None
+    try:
+        terms = compile_terms(raw, policy.tiers)
+        _check_entitled(terms, policy)
+    except SlaDataError as exc:
+        raise ConfigError(f"{policy.path / f'{MODULE}.toml'} {exc.path}: {exc.message}") from None
+    return terms
+
+
+def sla_problems(raw: dict, tiers: list[str]) -> list[tuple[str, str]]:
+    """(field path, message) of the first problem in an sla.toml, for `cso-policy lint`."""
+    try:
+        compile_terms(raw, tiers)
+    except SlaDataError as exc:
+        return [(exc.path, exc.message)]
+    return []
+
+
+def compile_terms(raw: dict, tiers: list[str]) -> SlaTerms:
+    """Structure an sla.toml into lookup tables; raise SlaDataError on the first problem."""
+    try:
+        spec = structure(raw, SlaFile)
+    except StructureError as exc:
+        raise SlaDataError(*exc.problems[0]) from None
+    _check_tiers(spec, tiers)
+    levels = spec.severity.levels
+    if spec.severity.security_incident.severity not in levels:
+        raise SlaDataError("$.severity.security_incident.severity", f"expected one of {', '.join(levels)}")
+    return SlaTerms(
+        clause=spec.clause,
+        severity_clause=spec.severity.clause,
+        severities=tuple(levels),
+        security_severity=spec.severity.security_incident.severity,
+        security_definition=spec.severity.security_incident.definition,
+        mode=spec.severity_change.mode,
+        weekend=_weekend(spec.rca.weekend),
+        public_holidays=spec.rca.public_holidays,
+        by_tier={
+            tier: {sev: _cell(cell, spec.units, f"$.targets.{tier}.{sev}") for sev, cell in cells.items()}
+            for tier, cells in spec.targets.items()
+        },
+    )
+
+
+def _check_tiers(spec: SlaFile, tiers: list[str]) -> None:
+    for path, names in (("$.enhanced_tiers", spec.enhanced_tiers), ("$.targets", list(spec.targets))):
+        unknown = [t for t in names if t not in tiers]
+        if unknown:
+            raise SlaDataError(path, f"unknown tier(s) {', '.join(unknown)} (expected one of {', '.join(tiers)})")
+    if set(spec.targets) != set(spec.enhanced_tiers):
+        raise SlaDataError(
+            "$.targets",
+            f"expected targets for exactly the enhanced tiers {sorted(spec.enhanced_tiers)}, got {sorted(spec.targets)}",
+        )
+    for tier, cells in spec.targets.items():
+        missing = [sev for sev in spec.severity.levels if sev not in cells]
+        if missing:
+            raise SlaDataError(f"$.targets.{tier}", f"no targets for severity {', '.join(missing)}")
+
+
+def _check_entitled(terms: SlaTerms, policy: Policy) -> None:
+    """sla.toml and entitlement.toml ([support] enhanced_sla, Table 6) must name the same tiers."""
+    support = policy.entitlement.support
+    entitled = {t for t in policy.tiers if policy.word_cell(support.enhanced_sla.get(t, "–")).included}
+    if set(terms.by_tier) != entitled:
+        raise SlaDataError(
+            "$.enhanced_tiers",
+            f"{sorted(terms.by_tier)} differs from entitlement.toml [support] enhanced_sla "
+            f"({support.clause}): {sorted(entitled)}",
+        )
+
+
+def _weekend(names: list[str]) -> frozenset[int]:
+    unknown = [n for n in names if n not in WEEKDAYS]
+    if unknown:
+        raise SlaDataError("$.rca.weekend", f"unknown day(s) {', '.join(unknown)} (expected {', '.join(WEEKDAYS)})")
+    days = frozenset(WEEKDAYS.index(n) for n in names)
+    if len(days) == len(WEEKDAYS):
+        raise SlaDataError("$.rca.weekend", "leaves no business day")
+    return days
+
+
+def _cell(cell: CellSpec, units: Units, where: str) -> dict[str, Target]:
+    out = {}
+    for clock in CLOCKS:
+        spec = getattr(cell, clock)
+        if spec is not None:
+            out[clock] = _target(spec, clock, units, f"{where}.{clock}")
+    return out
+
+
+def _target(spec: TargetSpec, clock: str, units: Units, where: str) -> Target:
+    given = [name for name in ("hours", "days", "business_days") if getattr(spec, name) is not None]
+    allowed = ("business_days",) if clock == "rca" else ("hours", "days")
+    if len(given) != 1 or given[0] not in allowed:
+        raise SlaDataError(where, f"expected exactly one of {', '.join(allowed)}, got {', '.join(given) or 'none'}")
+    if getattr(spec, given[0]) <= 0:
+        raise SlaDataError(f"{where}.{given[0]}", "expected a number above 0")
+    if spec.business_days is not None:
+        n = spec.business_days
+        return Target(text=f"{n} business day{'s' if n != 1 else ''}", business_days=n)
+    if spec.days is not None:
+        hours = spec.days * units.day_hours
+        return Target(text=f"{_num(spec.days)} d ({_num(hours)} h)", delta=timedelta(hours=hours))
+    return Target(text=f"{_num(spec.hours)} h", delta=timedelta(hours=spec.hours))
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+def targets_table(policy: Policy, tier: str) -> dict | None:
+    """What `cso-policy entitlements` shows: the tier's Table 8 targets (None without an sla module)."""
+    terms = sla_terms(policy)
+    if terms is None:
+        return None
+    tier_targets = terms.targets(tier)
+    rows = [
+        {"severity": sev, **{clock: target.as_dict() for clock, target in cell.items()}}
+        for sev, cell in (tier_targets or {}).items()
+    ]
+    enhanced = tier_targets is not None
+    return {"clause": terms.clause, "enhanced": enhanced, "severity_change": terms.mode, "targets": rows}
+
+
+# ------------------------------------------------------------ business days (I-4)
+
+
+@functools.cache
+def holiday_dates(country: str | None, subdiv: str | None, year: int) -> frozenset[date]:
+    """Public holidays (observed days included) of one country/subdivision and year."""
+    if country is None:
+        return frozenset()
+    try:
+        return frozenset(holidays_package.country_holidays(country, subdiv=subdiv, years=year))
+    except NotImplementedError as exc:  # the package's error for an unknown country or subdivision
+        raise ConfigError(str(exc)) from None
+
+
+@frozen
+class BusinessCalendar:
+    """A contract's business days: its time zone, the policy's weekend, its country's holidays."""
+
+    zone: ZoneInfo
+    weekend: frozenset[int]
+    country: str | None = None
+    subdiv: str | None = None
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() not in self.weekend and day not in holiday_dates(self.country, self.subdiv, day.year)
+
+    def end_of_business_day_after(self, moment: datetime, n: int) -> datetime:
+        """The end (next local midnight) of the nth business day after *moment*'s local date."""
+        day = moment.astimezone(self.zone).date()
+        while n > 0:
+            day += timedelta(days=1)
+            if self.is_business_day(day):
+                n -= 1
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+
+
+def business_calendar(zone: ZoneInfo, terms: SlaTerms, country: str | None, subdiv: str | None, year: int):
+    """A calendar, or a ConfigError naming what the holidays package does not know."""
+    if not terms.public_holidays:
+        country = subdiv = None
+    holiday_dates(country, subdiv, year)  # fail early on an unknown country or subdivision
+    return BusinessCalendar(zone, terms.weekend, country, subdiv)
+
+
+# ------------------------------------------------------------ ticket timeline
+
+
+@frozen
+class Problem:
+    """A ticket timestamp out of order: the field path, what is wrong, the clocks it stops."""
+
+    path: str
+    message: str
+    group: str  # first_response_at | updates | resolved_at | rca_delivered_at | severity_changes
+
+
+def timeline_problems(t: Ticket) -> list[Problem]:
+    """Timestamps before opened_at or out of order. Reported, never silently sorted: the
+    chain [first_response_at, updates..., resolved_at] must not go backwards, the RCA comes
+    after the resolution, severity changes are in time order."""
+    if _in_order(t):
+        return []
+    found: list[Problem] = []
+    resolved = t.resolved_at
+    if resolved is not None and resolved < t.opened_at:
+        found.append(Problem("$.resolved_at", "is before $.opened_at", "resolved_at"))
+        resolved = None
+    chain = [("$.first_response_at", t.first_response_at, "first_response_at")] if t.first_response_at else []
+    chain += [(f"$.updates[{i}]", at, "updates") for i, at in enumerate(t.updates)]
+    previous = ("$.opened_at", t.opened_at)
+    for path, at, group in chain:
+        if at < previous[1]:
+            found.append(Problem(path, f"is before {previous[0]}", group))
+        elif resolved is not None and at > resolved:
+            found.append(Problem(path, "is after $.resolved_at", group))
+        else:
+            previous = (path, at)
+    if t.rca_delivered_at is not None:
+        before = ("$.resolved_at", resolved) if resolved is not None else ("$.opened_at", t.opened_at)
+        if t.rca_delivered_at < before[1]:
+            found.append(Problem("$.rca_delivered_at", f"is before {before[0]}", "rca_delivered_at"))
+    previous = ("$.opened_at", t.opened_at)
+    for i, change in enumerate(t.severity_changes):
+        if change.at < previous[1]:
+            found.append(Problem(f"$.severity_changes[{i}].at", f"is before {previous[0]}", "severity_changes"))
+        else:
+            previous = (f"$.severity_changes[{i}].at", change.at)
+    return found
+
+
+def _in_order(t: Ticket) -> bool:
+    """The common case, checked without building anything."""
+    previous = t.opened_at
+    if t.first_response_at is not None:
+        if t.first_response_at < previous:
+            return False
+        previous = t.first_response_at
+    for at in t.updates:
+        if at < previous:
+            return False
+        previous = at
+    if t.resolved_at is not None and t.resolved_at < previous:
+        return False
+    if t.rca_delivered_at is not None and t.rca_delivered_at < (t.resolved_at or t.opened_at):
+        return False
+    previous = t.opened_at
+    for change in t.severity_changes:
+        if change.at < previous:
+            return False
+        previous = change.at
+    return True
+
+
+# What each clock reads; a problem in one of these groups leaves the clock unmeasured.
+DEPENDS = {
+    "response": frozenset({"first_response_at", "severity_changes"}),
+    "periodic_update": frozenset({"first_response_at", "updates", "resolved_at", "severity_changes"}),
+    "resolution": frozenset({"resolved_at", "severity_changes"}),
+    "rca": frozenset({"resolved_at", "rca_delivered_at", "severity_changes"}),
+}
+# Without a first response the response clock stops at the first update or the resolution.
+RESPONSE_FALLBACK = frozenset({"updates", "resolved_at"})
+
+
+# ------------------------------------------------------------ clocks
+
+
+@frozen
+class Span:
+    """What a clock measured: start and stop events (stop_path None: open, measured to as_of)."""
+
+    clock: str
+    start: datetime
+    start_path: str
+    stop: datetime
+    stop_path: str | None
+
+
+@frozen
+class Breach:
+    span: Span
+    severity: str
+    target: Target
+    origin: datetime  # the clock's start, moved by a restart
+    due: datetime
+    stop: datetime  # the stop event, as_of, or the severity change it was already breached at
+    restarted_by: SeverityChange | None = None
+    cut_by: SeverityChange | None = None
+
+    @property
+    def over_seconds(self) -> float:
+        return self.stop.timestamp() - self.due.timestamp()
+
+    @property
+    def actual_seconds(self) -> float:
+        return self.stop.timestamp() - self.origin.timestamp()
+
+
+MET = "met"
+
+
+@frozen
+class Clock:
+    """How to run clocks for one ticket: its tier's targets, the calendar and the I-5 mode."""
+
+    ticket: Ticket
+    targets: TierTargets
+    calendar: BusinessCalendar | None
+    mode: str
+
+    def target(self, severity: str, clock: str) -> Target | None:
+        return self.targets.get(severity, _NO_TARGETS).get(clock)
+
+    def run(self, clock: str, start: datetime, start_path: str, stop: datetime, stop_path: str | None):
+        """MET, a Breach, or None when no target applies (e.g. a P3 RCA). Objects are made
+        only for breaches: most clocks are met."""
+        changes = self.ticket.severity_changes
+        severity = self.ticket.severity
+        if not changes:
+            return self._settle(clock, start, start_path, stop, stop_path, severity, self.target(severity, clock))
+        i = 0
+        while i < len(changes) and changes[i].at <= start:
+            severity = changes[i].severity
+            i += 1
+        target = self.target(severity, clock)
+        origin, restarted = start, None
+        for change in changes[i:]:
+            if change.at >= stop:
+                break
+            if change.severity == severity:  # a no-op change is no change
+                continue
+            if target is not None:
+                due = target.due(origin, self.calendar)
+                if change.at > due:
+                    span = Span(clock, start, start_path, stop, stop_path)
+                    return Breach(span, severity, target, origin, due, change.at, restarted, change)
+            severity, target = change.severity, self.target(change.severity, clock)
+            if self.mode == RESTART:
+                origin, restarted = change.at, change
+        return self._settle(clock, start, start_path, stop, stop_path, severity, target, origin, restarted)
+
+    def _settle(self, clock, start, start_path, stop, stop_path, severity, target, origin=None, restarted=None):
+        if target is None:
+            return None
+        origin = origin or start
+        due = target.due(origin, self.calendar)
+        if stop <= due:
+            return MET
+        return Breach(Span(clock, start, start_path, stop, stop_path), severity, target, origin, due, stop, restarted)
+
+
+def final_severity(ticket: Ticket) -> str:
+    return ticket.severity_changes[-1].severity if ticket.severity_changes else ticket.severity
+
+
+@define
+class TicketSla:
+    """Every clock of one ticket: None (not measured), MET or a Breach; the periodic-update
+    clock is MET or the list of its gaps that were too long."""
+
+    ticket: Ticket
+    problems: list[Problem]
+    response: Breach | str | None = None
+    resolution: Breach | str | None = None
+    rca: Breach | str | None = None
+    periodic_update: list[Breach] | str | None = None
+
+    def outcomes(self):
+        """(clock, met) for every measured clock."""
+        for clock in CLOCKS:
+            outcome = getattr(self, clock)
+            if outcome is not None:
+                yield clock, outcome is MET
+
+
+def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: datetime | None) -> TicketSla:
+    """All clocks of *t*; open clocks run to *as_of* (not measured when it is None); a clock
+    that reads a timestamp out of order is not measured; the RCA needs a calendar."""
+    problems = timeline_problems(t)
+    bad = {p.group for p in problems} if problems else _NO_GROUPS
+    clock = Clock(t, targets, calendar, terms.mode)
+    sla = TicketSla(ticket=t, problems=problems)
+    if not bad & DEPENDS["response"]:
+        sla.response = _response(clock, t, bad, as_of)
+    if not t.is_bug and not bad & DEPENDS["resolution"]:
+        sla.resolution = _until(clock, "resolution", t.opened_at, "$.opened_at", t.resolved_at, "$.resolved_at", as_of)
+    if calendar is not None and t.resolved_at is not None and not bad & DEPENDS["rca"]:
+        sla.rca = _until(clock, "rca", t.resolved_at, "$.resolved_at", t.rca_delivered_at, "$.rca_delivered_at", as_of)
+    if not bad & DEPENDS["periodic_update"]:
+        sla.periodic_update = _updates(clock, t, as_of)
+    return sla
+
+
+_NO_GROUPS: frozenset[str] = frozenset()
+
+
+def _until(clock: Clock, name: str, start, start_path, stop, stop_path, as_of):
+    if stop is not None:
+        return clock.run(name, start, start_path, stop, stop_path)
+    # Open: without --as-of the clock is not measured; with it, it runs to as_of.
+    return None if as_of is None else clock.run(name, start, start_path, as_of, None)
+
+
+def _response(clock: Clock, t: Ticket, bad, as_of):
+    """opened_at -> first response; without one, the first update or the resolution is the response."""
+    if t.first_response_at is not None:
+        stop, path = t.first_response_at, "$.first_response_at"
+    elif bad & RESPONSE_FALLBACK:
+        return None
+    elif t.updates:
+        stop, path = t.updates[0], "$.updates[0]"
+    else:
+        stop, path = t.resolved_at, "$.resolved_at"
+    return _until(clock, "response", t.opened_at, "$.opened_at", stop, path, as_of)
+
+
+def _updates(clock: Clock, t: Ticket, as_of):
+    """Each gap between consecutive events of [first response, updates..., resolution]; while
+    open, the last event to as_of. MET, a list of breaches, or None (fewer than two events)."""
+    events = [t.first_response_at] if t.first_response_at is not None else []
+    events += t.updates
+    tail = _NO_TAIL
+    if t.resolved_at is not None:
+        events.append(t.resolved_at)
+        tail = "$.resolved_at"
+    elif as_of is not None and events:
+        events.append(as_of)
+        tail = None  # open: the last gap runs to as_of
+    breaches, measured, paths = [], False, None
+    for i in range(1, len(events)):
+        outcome = clock.run("periodic_update", events[i - 1], "", events[i], "")
+        if outcome is None:
+            continue
+        measured = True
+        if outcome is not MET:
+            paths = paths or _event_paths(t, tail)
+            span = evolve(outcome.span, start_path=paths[i - 1], stop_path=paths[i])
+            breaches.append(evolve(outcome, span=span))
+    if not measured:
+        return None
+    return breaches or MET
+
+
+_NO_TAIL = "-"
+
+
+def _event_paths(t: Ticket, tail: str | None) -> list[str | None]:
+    """Field paths of the periodic-update events, named only once a gap is breached."""
+    paths: list[str | None] = ["$.first_response_at"] if t.first_response_at is not None else []
+    paths += [f"$.updates[{i}]" for i in range(len(t.updates))]
+    if tail != _NO_TAIL:
+        paths.append(tail)
+    return paths
+
+
+# ------------------------------------------------------------ attainment
+
+
+@define
+class Attainment:
+    """Tickets measured, met (every measured clock met) and breached (any clock breached) for
+    one (contract, tier, final severity); and the same per clock."""
+
+    tickets: int = 0
+    measured: int = 0
+    met: int = 0
+    breached: int = 0
+    clocks: dict[str, list[int]] = field(factory=dict)  # clock -> [measured, met, breached]
+
+    def add(self, sla: TicketSla) -> None:
+        self.tickets += 1
+        measured, all_met = False, True
+        for clock, met in sla.outcomes():
+            row = self.clocks.get(clock)
+            if row is None:
+                row = self.clocks[clock] = [0, 0, 0]
+            row[0] += 1
+            row[1 if met else 2] += 1
+            measured = True
+            all_met = all_met and met
+        if measured:
+            self.measured += 1
+            if all_met:
+                self.met += 1
+            else:
+                self.breached += 1
+
+    def as_dict(self) -> dict:
+        return {
+            "tickets": self.tickets,
+            "measured": self.measured,
+            "met": self.met,
+            "breached": self.breached,
+            "percent_met": _percent(self.met, self.measured),
+            "clocks": {
+                clock: {"measured": m, "met": ok, "breached": b, "percent_met": _percent(ok, m)}
+                for clock in CLOCKS
+                if clock in self.clocks
+                for m, ok, b in (self.clocks[clock],)
+            },
+        }
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def duration_text(seconds: float) -> str:
+    """``4530`` -> ``1 h 15 min 30 s``; hours are not folded into days, to read against targets."""
+    whole = int(round(abs(seconds)))
+    hours, rest = divmod(whole, SECONDS_PER_HOUR)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{v} {unit}" for v, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if v]
+    return ("-" if seconds < 0 else "") + (" ".join(parts) or "0 s")
