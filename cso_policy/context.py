@@ -9,7 +9,7 @@ fresh for each audit, so rules stay pure.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import define, field
@@ -96,6 +96,26 @@ class ContractView:
     @property
     def policy_ref(self) -> str:
         return self.policy.ref
+
+    @property
+    def term_opens(self) -> datetime:
+        """The first moment of the term: local midnight starting its first day."""
+        return self._bounds()[0]
+
+    @property
+    def term_closes(self) -> datetime:
+        """The first moment after the term: local midnight ending its last day."""
+        return self._bounds()[1]
+
+    def _bounds(self) -> tuple[datetime, datetime]:
+        bounds = self.state.get("term_bounds")
+        if bounds is None:
+            term = self.contract.term
+            bounds = self.state["term_bounds"] = tuple(  # in UTC: cheap to compare
+                datetime.combine(day, time(0), tzinfo=self.zone).astimezone(timezone.utc)
+                for day in (term.start, term.end + timedelta(days=1))
+            )
+        return bounds
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()

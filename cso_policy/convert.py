@@ -93,8 +93,21 @@ def _literal_hook(type_):
     return structure
 
 
+def _datetimes(value, _type) -> list[datetime]:
+    """list[datetime] without the generic list machinery: ticket updates are on the hot path."""
+    if not isinstance(value, list):
+        raise FieldError(f"expected a list, got {value!r}")
+    try:
+        return [_datetime(v, datetime) for v in value]
+    except FieldError:
+        # redo item by item so the error names the index, as the generic path does
+        return list_structure_factory(list[datetime], converter())(value, _type)
+
+
 def _list_hook(type_, converter):
     """Lists must be lists: a string is not a list of its characters."""
+    if type_ == list[datetime]:
+        return _datetimes
     inner = list_structure_factory(type_, converter)
 
     def structure(value, _type):

@@ -202,8 +202,12 @@ class Policy:
         return Cell(word, LIMITED, meaning.max, meaning.period)
 
     def channel_included(self, tier: str, channel: str) -> bool:
-        terms = self.entitlement.channels.get(channel)
-        return terms is not None and self.word_cell(terms.cells.get(tier, "–")).included
+        key = ("channel", tier, channel)
+        included = self._cells.get(key)
+        if included is None:
+            terms = self.entitlement.channels.get(channel)
+            included = self._cells[key] = terms is not None and self.word_cell(terms.cells.get(tier, "–")).included
+        return included
 
     def clause_text(self, clause: str) -> list[tuple[str, str]]:
         """Excerpts for a clause reference: "Tables 2-5, 10" -> Table 2..5 and Table 10."""

@@ -315,18 +315,25 @@ class BusinessCalendar:
     weekend: frozenset[int]
     country: str | None = None
     subdiv: str | None = None
+    # (local date, n) -> due; resolutions cluster on few days, so this saves the day walk
+    _due: dict = field(factory=dict, eq=False, repr=False)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() not in self.weekend and day not in holiday_dates(self.country, self.subdiv, day.year)
 
     def end_of_business_day_after(self, moment: datetime, n: int) -> datetime:
         """The end (next local midnight) of the nth business day after *moment*'s local date."""
-        day = moment.astimezone(self.zone).date()
-        while n > 0:
-            day += timedelta(days=1)
-            if self.is_business_day(day):
-                n -= 1
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+        start = moment.astimezone(self.zone).date()
+        due = self._due.get((start, n))
+        if due is None:
+            day = start
+            left = n
+            while left > 0:
+                day += timedelta(days=1)
+                if self.is_business_day(day):
+                    left -= 1
+            due = self._due[(start, n)] = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+        return due
 
 
 def business_calendar(zone: ZoneInfo, terms: SlaTerms, country: str | None, subdiv: str | None, year: int):
@@ -528,10 +535,17 @@ class TicketSla:
                 yield clock, outcome is MET
 
 
-def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: datetime | None) -> TicketSla:
+def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: datetime | None,
+            problems: list[Problem] | None = None) -> TicketSla:
     """All clocks of *t*; open clocks run to *as_of* (not measured when it is None); a clock
-    that reads a timestamp out of order is not measured; the RCA needs a calendar."""
-    problems = timeline_problems(t)
+    that reads a timestamp out of order is not measured; the RCA needs a calendar.
+    *problems* is timeline_problems(t) when the caller has it already."""
+    if problems is None:
+        problems = timeline_problems(t)
+    if not problems and not t.severity_changes:
+        met = _all_met(t, targets.get(t.severity, _NO_TARGETS), calendar, as_of)
+        if met is not None:
+            return met
     bad = {p.group for p in problems} if problems else _NO_GROUPS
     clock = Clock(t, targets, calendar, terms.mode)
     sla = TicketSla(ticket=t, problems=problems)
@@ -547,6 +561,48 @@ def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: d
 
 
 _NO_GROUPS: frozenset[str] = frozenset()
+
+
+def _met_by(target: Target | None, start: datetime, stop: datetime | None, calendar) -> str | None | bool:
+    """MET, None (not measured), or False (breached: measure it the long way)."""
+    if target is None or stop is None:
+        return None
+    return MET if stop <= target.due(start, calendar) else False
+
+
+def _all_met(t: Ticket, cells: dict[str, Target], calendar, as_of) -> TicketSla | None:
+    """The common case, a ticket in order with no severity change and every clock met, decided
+    by plain comparisons; None as soon as a clock is breached (then `measure` builds the breach)."""
+    response = _met_by(cells.get("response"), t.opened_at,
+                       t.first_response_at or (t.updates[0] if t.updates else t.resolved_at) or as_of, calendar)
+    if response is False:
+        return None
+    resolution = None
+    if not t.is_bug:
+        resolution = _met_by(cells.get("resolution"), t.opened_at, t.resolved_at or as_of, calendar)
+        if resolution is False:
+            return None
+    rca = None
+    if calendar is not None and t.resolved_at is not None:
+        rca = _met_by(cells.get("rca"), t.resolved_at, t.rca_delivered_at or as_of, calendar)
+        if rca is False:
+            return None
+    periodic = None
+    target = cells.get("periodic_update")
+    events = ([t.first_response_at] if t.first_response_at is not None else []) + t.updates
+    last = t.resolved_at or (as_of if events else None)
+    if last is not None:
+        events.append(last)
+    if target is not None and len(events) > 1:
+        if target.delta is None:
+            return None
+        delta = target.delta
+        for i in range(1, len(events)):
+            if events[i] - events[i - 1] > delta:
+                return None
+        periodic = MET
+    return TicketSla(ticket=t, problems=[], response=response, resolution=resolution, rca=rca,
+                     periodic_update=periodic)
 
 
 def _until(clock: Clock, name: str, start, start_path, stop, stop_path, as_of):
@@ -581,6 +637,14 @@ def _updates(clock: Clock, t: Ticket, as_of):
     elif as_of is not None and events:
         events.append(as_of)
         tail = None  # open: the last gap runs to as_of
+    if not t.severity_changes and len(events) > 1:
+        # fast path, one target for every gap: build a Breach only for a gap that is too long
+        target = clock.target(t.severity, "periodic_update")
+        if target is None:
+            return None
+        delta = target.delta
+        if delta is not None and all(events[i] - events[i - 1] <= delta for i in range(1, len(events))):
+            return MET
     breaches, measured, paths = [], False, None
     for i in range(1, len(events)):
         outcome = clock.run("periodic_update", events[i - 1], "", events[i], "")

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 TIERS = ("foundations", "fundamentals", "premier", "expert", "strategic")
@@ -47,7 +47,8 @@ def write_contracts(folder: Path, m: int) -> None:
 
 
 def _ts(day: date, minutes: int) -> str:
-    return f"{day.isoformat()}T{minutes // 60 % 24:02d}:{minutes % 60:02d}:00-05:00"
+    moment = datetime(day.year, day.month, day.day) + timedelta(minutes=minutes)
+    return moment.isoformat() + "-05:00"
 
 
 def record_lines(n: int, m: int, ticket_share: float, seed: int = 7):
@@ -62,12 +63,16 @@ def record_lines(n: int, m: int, ticket_share: float, seed: int = 7):
         base = {"contract": f"C{c:03d}"}
         roll = rnd.random()
         if roll < ticket_share:
+            # mostly compliant, as real support data is: answered in 5-25 min, updated every
+            # 50 min, resolved within 4 h; about 2 % answered late
             opened = rnd.randrange(0, 20 * 60)
+            first = opened + (rnd.randrange(5, 25) if rnd.random() > 0.02 else 95)
+            updates = [_ts(day, first + 50 * k) for k in range(1, rnd.randrange(2, 5))]
+            resolved = first + 50 * len(updates) + 30
             rec = {"kind": "ticket", "id": f"t{i}", **base, "lob": lob, "severity": rnd.choice(("P1", "P2", "P3")),
-                   "opened_at": _ts(day, opened), "first_response_at": _ts(day, opened + rnd.randrange(5, 90)),
-                   "updates": [_ts(day, opened + 100), _ts(day, opened + 200)],
-                   "resolved_at": _ts(day, opened + rnd.randrange(210, 240)), "is_bug": rnd.random() < 0.3,
-                   "rca_delivered_at": None, "channel": rnd.choice(("web", "chat", "phone"))}
+                   "opened_at": _ts(day, opened), "first_response_at": _ts(day, first), "updates": updates,
+                   "resolved_at": _ts(day, resolved), "is_bug": rnd.random() < 0.3,
+                   "rca_delivered_at": _ts(day + timedelta(days=1), 600), "channel": rnd.choice(("web", "chat"))}
         else:
             roll = (roll - ticket_share) / (1 - ticket_share)
             if roll < 0.55:

@@ -191,9 +191,14 @@ def channel_not_included(record: Ticket, view: ContractView, pool: Pool, audit: 
 def outside_term(record, view: ContractView, pool: Pool | None, audit: Audit):
     """Work, deliveries, tickets (local opening date) and expenses must fall within the term;
     they are not counted against any period's caps."""
-    day = view.local_date(record.opened_at) if record.kind == "ticket" else record.date
-    if view.calendar.in_term(day):
-        return None
+    if record.kind == "ticket":
+        if view.term_opens <= record.opened_at < view.term_closes:
+            return None
+        day = view.local_date(record.opened_at)
+    else:
+        day = record.date
+        if view.calendar.in_term(day):
+            return None
     term = view.contract.term
     if day > term.end and getattr(record, "expansion", None) is not None:
         return None  # expansion.after_term reports it: one deviation, one finding

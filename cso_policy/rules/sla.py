@@ -18,6 +18,7 @@ from ..model import Impact, Level, Ticket, Violation
 from ..rule import rule
 from ..sla import (
     CLOCK_NAMES,
+    MET,
     Attainment,
     Breach,
     BusinessCalendar,
@@ -45,6 +46,7 @@ class ContractSla:
 @define
 class SlaRun:
     last: TicketSla | None = None
+    timeline: tuple | None = None  # (ticket, its timeline problems)
     attainment: dict[tuple[str, str, str], Attainment] = field(factory=dict)
 
 
@@ -68,16 +70,14 @@ def _with_calendar(view: ContractView, terms: SlaTerms) -> ContractSla:
 
 def ticket_sla(record: Ticket, view: ContractView, pool: Pool | None, audit: Audit) -> TicketSla | None:
     """Every clock of the ticket, or None when its tier has no enhanced SLA."""
-    run = audit.state.get(STATE)
-    if run is None:
-        run = audit.state[STATE] = SlaRun()
+    run = _run(audit)
     if run.last is not None and run.last.ticket is record:
         return run.last
     contract = contract_sla(view)
     targets = contract.terms.targets(pool.tier) if contract is not None and pool is not None else None
     if targets is None:
         return None
-    sla = measure(record, targets, contract.terms, contract.calendar, audit.as_of)
+    sla = measure(record, targets, contract.terms, contract.calendar, audit.as_of, _timeline(record, run))
     run.last = sla
     key = (view.id, pool.tier, final_severity(record))
     tally = run.attainment.get(key)
@@ -128,6 +128,8 @@ def _breaches(record, view, pool, audit, clock: str):
     if sla is None:
         return None
     outcome = getattr(sla, clock)
+    if outcome is None or outcome is MET:  # the common case: nothing to build
+        return None
     outcomes = outcome if isinstance(outcome, list) else (outcome,)
     terms = contract_sla(view).terms
     return [_breach_violation(record, view, pool, o, terms) for o in outcomes if isinstance(o, Breach)]
@@ -177,10 +179,11 @@ def rca(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     subdivision (I-4). P3 has no RCA target (N/A)."""
     found = _breaches(record, view, pool, audit, "rca")
     contract = contract_sla(view)
-    if found is None or contract.calendar_error is None or contract.calendar_reported:
+    measured = ticket_sla(record, view, pool, audit) is not None
+    if not measured or contract.calendar_error is None or contract.calendar_reported:
         return found
     contract.calendar_reported = True
-    return found + [
+    return (found or []) + [
         Violation(
             record=record,
             level=Level.WARNING,
@@ -221,16 +224,33 @@ def severity_misclassified(record: Ticket, view: ContractView, pool: Pool, audit
     )
 
 
+def _run(audit: Audit) -> SlaRun:
+    run = audit.state.get(STATE)
+    if run is None:
+        run = audit.state[STATE] = SlaRun()
+    return run
+
+
+def _timeline(record: Ticket, run: SlaRun):
+    """timeline_problems of the ticket, computed once for the input check and the clocks."""
+    if run.timeline is None or run.timeline[0] is not record:
+        run.timeline = (record, timeline_problems(record))
+    return run.timeline[1]
+
+
 def invalid_timeline(record: Ticket, view: ContractView, pool: Pool | None, audit: Audit):
     """Check for input.invalid_record (kinds=("ticket",)): a timestamp before opened_at or out of
     order, by field path. The SLA clocks that read it are not measured."""
+    problems = _timeline(record, _run(audit))
+    if not problems:
+        return None
     return [
         Violation(
             record=record,
             message=f"{record.source} {p.path}: ticket {record.id}: {p.message}; "
             "the SLA clocks that read it are not measured",
         )
-        for p in timeline_problems(record)
+        for p in problems
     ]
 
 
