@@ -113,6 +113,16 @@ def write_text(report: Report, stream: TextIO) -> None:
         money = ", ".join(f"{c} {a:,.2f}" for c, a in entry["amounts"].items())
         hours = f", {entry['hours']:,.2f} h" if entry["hours"] else ""
         stream.write(f"  {rule_id}: {entry['count']}{hours}{', ' + money if money else ''}\n")
+    if summary.get("waived"):
+        stream.write(f"  waived: {summary['waived']}\n")
+    attainment = [row for row in summary.get("sla_attainment", ()) if row.get("measured")]
+    if attainment:
+        stream.write("\nSLA attainment (tickets measured, met, breached)\n")
+        for row in attainment:
+            stream.write(
+                f"  {row['contract']} {row['tier']} {row['severity']}: {row['measured']} measured, "
+                f"{row['met']} met, {row['breached']} breached ({row['percent_met']:g}% met)\n"
+            )
 
 
 BUILTIN_FORMATS = (
