@@ -19,7 +19,7 @@ def load_baseline(path: Path) -> set[str]:
         return {item.get("fingerprint") or fingerprint(item) for item in document["findings"]}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read baseline ({exc.strerror or exc})") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: not a cso-policy json report ({exc})") from None
 
 

@@ -121,7 +121,7 @@ class Evaluator:
                 rule=rule.id,
                 level=v.level or rule.level,
                 contract=contract,
-                lob=v.lob if v.lob is not None else getattr(record, "lob", None),
+                lob=v.lob if v.lob is not None else _lob_of(record, view),
                 record=record.id if record is not None else None,
                 source=v.source or (record.source if record is not None else None),
                 message=v.message,
@@ -223,6 +223,17 @@ class Evaluator:
                 out.append(result)
         out.extend(self.findings[len(original):])  # problems raised while adjusting
         return out
+
+
+def _lob_of(record: Record | None, view: ContractView | None) -> str | None:
+    """The record's LOB; for a record naming a package (an expansion scope), the package's
+    LOB when it has exactly one."""
+    lob = getattr(record, "lob", None)
+    if lob is None and view is not None and getattr(record, "package", None) is not None:
+        pool = view.pools.get(record.package)
+        if pool is not None and len(pool.lobs) == 1:
+            return pool.lobs[0]
+    return lob
 
 
 def _policy_problem(record: Record, view: ContractView) -> tuple[str, str] | None:

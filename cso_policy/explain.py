@@ -85,8 +85,8 @@ def explain(findings: list[Finding], rules: dict[str, Rule], views: dict[str, Co
             w(f"  waived: {f.waiver['reason']} (approved by {f.waiver['approved_by']}, until {f.waiver['expires']})\n")
         if view is not None and pool is not None and f.rule in HOUR_RULES:
             _explain_hours(f, view, pool, restream, w)
-        if f.impact is not None and f.impact.as_dict():
-            w(f"  impact: {_impact_words(f)}\n")
+        if f.impact is not None and f.impact.text():
+            w(f"  impact: {f.impact.text()}\n")
         w("\n")
 
 
@@ -122,15 +122,3 @@ def _explain_hours(f: Finding, view: ContractView, pool: Pool, restream, w) -> N
             o = view.contract.overage
             line += f"; x {o.currency} {o.rate:,.2f}/h = {o.currency} {over * o.rate:,.2f}"
         w(line + "\n")
-
-
-def _impact_words(f: Finding) -> str:
-    d = f.impact.as_dict()
-    parts = []
-    if "hours" in d:
-        parts.append(f"{d['hours']:g} h")
-    if "amount" in d:
-        parts.append(f"{d['currency']} {d['amount']:,.2f}")
-    if "duration" in d:
-        parts.append(f"{d['duration']} over target")
-    return ", ".join(parts)

@@ -112,17 +112,7 @@ def _md(text) -> str:
 
 
 def _impact(f: Finding) -> str:
-    if f.impact is None:
-        return ""
-    d = f.impact.as_dict()
-    parts = []
-    if "hours" in d:
-        parts.append(f"{d['hours']:g} h")
-    if "amount" in d:
-        parts.append(f"{d['currency']} {d['amount']:,.2f}")
-    if "duration" in d:
-        parts.append(f"+{d['duration']}")
-    return ", ".join(parts)
+    return f.impact.text() if f.impact is not None else ""
 
 
 def write_markdown(report: Report, stream: TextIO) -> None:

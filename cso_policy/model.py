@@ -225,6 +225,19 @@ class Impact:
         return out
 
 
+    def text(self, *, fixed: bool = False) -> str:
+        """For a person: ``5.5 h, USD 1,320.00`` (``5.50 h`` when *fixed*, for aligned reports)
+        or ``+PT15M`` (over target); empty when there is no impact."""
+        parts = []
+        if self.hours is not None:
+            parts.append(f"{self.hours:,.2f} h" if fixed else f"{self.hours:g} h")
+        if self.amount is not None:
+            parts.append(f"{self.currency} {self.amount:,.2f}")
+        if self.duration_seconds is not None:
+            parts.append(f"+{iso_duration(self.duration_seconds)}")
+        return ", ".join(parts)
+
+
 def iso_duration(seconds: float) -> str:
     """``5400`` -> ``PT1H30M``: an ISO 8601 duration, for reports."""
     whole = int(round(seconds))

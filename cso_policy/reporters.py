@@ -82,16 +82,8 @@ def write_json(report: Report, stream: TextIO) -> None:
 
 
 def _impact_text(f: Finding) -> str:
-    if f.impact is None:
-        return ""
-    parts = []
-    if f.impact.hours is not None:
-        parts.append(f"{f.impact.hours:,.2f} h")
-    if f.impact.amount is not None:
-        parts.append(f"{f.impact.currency} {f.impact.amount:,.2f}")
-    if f.impact.duration_seconds is not None:
-        parts.append(f"+{f.impact.as_dict()['duration']}")
-    return f" [{', '.join(parts)}]" if parts else ""
+    text = f.impact.text(fixed=True) if f.impact is not None else ""
+    return f" [{text}]" if text else ""
 
 
 def write_text(report: Report, stream: TextIO) -> None:
