@@ -48,6 +48,13 @@ def test_audit_finds_exactly_the_planted_deviations(run):
     assert all(f["source"].startswith("examples/northwind/records/") for f in found)
 
 
+def test_planted_deviations_name_their_contract_and_line_of_business(run):
+    # an expansion scope names a package; ct-broadband has one LOB, so xs-005's finding is "broadband"
+    found = {(f["rule"], f["record"]): (f["contract"], f["lob"]) for f in json.loads(run().stdout)["findings"]}
+    want = {(f["rule"], f["record"]): (f["contract"], f["lob"]) for f in expected()}
+    assert found == want
+
+
 def test_planted_amounts(run):
     # D2: 8.0 h x USD 240 unbilled; D3: 1.5 h x USD 240 overbilled; D17: 5.0 h without agreement
     found = {(f["rule"], f["record"]): f["impact"] for f in json.loads(run().stdout)["findings"]}
