@@ -96,27 +96,34 @@ _PATH_PART = re.compile(r"\.([A-Za-z0-9_-]+)(?:\[(\d+)\])?")
 
 
 def locate(text: str, key_path: str) -> tuple[int, int] | None:
-    """Best-effort line and column of a ``$.a[1].b`` key path in TOML text (tomllib keeps no positions)."""
+    """Best-effort line and column of a ``$.a[1].b`` key path in TOML text (tomllib keeps no
+    positions): ``[a]``/``[[a]]`` and dotted ``[a.b]`` headers, ``key =`` lines, inline tables."""
     lines = text.splitlines()
     start, end = 0, len(lines)
     found = None
+    table: list[str] = []  # the dotted name of the table the search is in
     for name, index in _PATH_PART.findall(key_path or ""):
-        header = re.compile(rf"^\s*\[\[?\s*(?:[\w.-]+\.)?{re.escape(name)}\s*\]\]?\s*(#.*)?$")
-        key = re.compile(rf"^\s*{re.escape(name)}\s*=|[{{,]\s*{re.escape(name)}\s*=")
-        hits = [i for i in range(start, end) if header.match(lines[i])]
+        dotted = ".".join([*table, name])
+        header = re.compile(rf"^\s*\[\[?\s*{re.escape(dotted)}\s*\]\]?\s*(#.*)?$")
+        hits = [i for i in range(len(lines)) if header.match(lines[i])]
         if hits:
             n = int(index) if index else 0
             if n >= len(hits):
                 return found
-            start = hits[n]
-            nxt = next((i for i in range(start + 1, end) if lines[i].lstrip().startswith("[")), end)
-            found, end = (start + 1, 1), nxt
-            start += 1
+            head = hits[n]
+            start = head + 1
+            end = next((i for i in range(start, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+            found, table = (head + 1, 1), dotted.split(".")
             continue
+        key = re.compile(rf"^\s*{re.escape(name)}\s*=|[{{,]\s*{re.escape(name)}\s*=")
         hit = next((i for i in range(start, end) if key.search(lines[i])), None)
         if hit is None:
+            if any(line.lstrip().startswith(f"[{dotted}.") for line in lines):
+                table = dotted.split(".")  # an implicit table: only its sub-tables have headers
+                continue
             return found
-        col = key.search(lines[hit]).start() + 1
+        match = key.search(lines[hit])
+        col = match.start() + 1
         found = (hit + 1, col if lines[hit][col - 1] not in "{," else col + 2)
         start = hit
     return found
