@@ -448,3 +448,24 @@ def test_several_formats_without_output_dir_is_a_usage_error(runner, ws):
     result = audit(runner, "--format", "json", "--format", "html")
     assert_exit_2(result, "several --format values need --output-dir")
     assert result.stdout == ""
+
+
+def test_progress_counts_files_and_records_on_stderr(capsys):
+    # two files of 3 and 2 records: the last line says file 2/2 and 5 records
+    from cso_policy.cli import progress_streams
+
+    streams = progress_streams([iter([("a", i, {}) for i in range(3)]), iter([("b", i, {}) for i in range(2)])])
+    assert sum(1 for s in streams for _ in s) == 5
+    err = capsys.readouterr().err
+    assert err.endswith("\rauditing: file 2/2, 5 records\n")
+
+
+def test_no_progress_when_not_on_a_terminal(tmp_path):
+    # CliRunner's stderr is not a terminal: nothing but the report
+    from click.testing import CliRunner
+
+    from cso_policy.cli import main
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "northwind"
+    result = CliRunner().invoke(main, ["audit", str(example), "--as-of", "2026-12-31T00:00:00Z", "--format", "json"])
+    assert "auditing:" not in result.output and "auditing:" not in result.stderr
