@@ -79,6 +79,9 @@ class ContractView:
     policy: Policy
     calendar: ContractCalendar
     zone: ZoneInfo
+    # the term as moments in UTC: [local midnight of its first day, local midnight after its last)
+    term_opens: datetime = field(init=False)
+    term_closes: datetime = field(init=False)
     pools: dict[str, Pool] = field(factory=dict)
     by_lob: dict[str, Pool] = field(factory=dict)
     # billing: what invoice lines and deliveries/expenses refer to each other
@@ -97,25 +100,12 @@ class ContractView:
     def policy_ref(self) -> str:
         return self.policy.ref
 
-    @property
-    def term_opens(self) -> datetime:
-        """The first moment of the term: local midnight starting its first day."""
-        return self._bounds()[0]
-
-    @property
-    def term_closes(self) -> datetime:
-        """The first moment after the term: local midnight ending its last day."""
-        return self._bounds()[1]
-
-    def _bounds(self) -> tuple[datetime, datetime]:
-        bounds = self.state.get("term_bounds")
-        if bounds is None:
-            term = self.contract.term
-            bounds = self.state["term_bounds"] = tuple(  # in UTC: cheap to compare
-                datetime.combine(day, time(0), tzinfo=self.zone).astimezone(timezone.utc)
-                for day in (term.start, term.end + timedelta(days=1))
-            )
-        return bounds
+    def __attrs_post_init__(self):
+        term = self.contract.term
+        self.term_opens, self.term_closes = (
+            datetime.combine(day, time(0), tzinfo=self.zone).astimezone(timezone.utc)
+            for day in (term.start, term.end + timedelta(days=1))
+        )
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()

@@ -167,6 +167,8 @@ def channel_not_included(record: Ticket, view: ContractView, pool: Pool, audit: 
     """The ticket's channel (phone Fundamentals+, messaging Expert+, web and chat all tiers)
     and direct tier-2 access (Expert+) against Tables 5-6."""
     policy = view.policy
+    if policy.channel_included(pool.tier, record.channel) and not record.tier2_direct:
+        return None  # the common case
     found = []
     for channel, used in ((record.channel, True), ("tier2_direct", record.tier2_direct)):
         if used and not policy.channel_included(pool.tier, channel):

@@ -45,6 +45,7 @@ class ContractSla:
 
 @define
 class SlaRun:
+    ticket: Ticket | None = None  # the ticket `last` belongs to
     last: TicketSla | None = None
     timeline: tuple | None = None  # (ticket, its timeline problems)
     attainment: dict[tuple[str, str, str], Attainment] = field(factory=dict)
@@ -70,9 +71,10 @@ def _with_calendar(view: ContractView, terms: SlaTerms) -> ContractSla:
 
 def ticket_sla(record: Ticket, view: ContractView, pool: Pool | None, audit: Audit) -> TicketSla | None:
     """Every clock of the ticket, or None when its tier has no enhanced SLA."""
-    run = _run(audit)
-    if run.last is not None and run.last.ticket is record:
+    run = audit.state.get(STATE) or _run(audit)
+    if run.ticket is record:  # every SLA rule asks; the first one measures
         return run.last
+    run.ticket, run.last = record, None
     contract = contract_sla(view)
     targets = contract.terms.targets(pool.tier) if contract is not None and pool is not None else None
     if targets is None:
