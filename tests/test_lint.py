@@ -118,8 +118,12 @@ def tree(fs, monkeypatch):
 
 @pytest.fixture
 def policies(tree) -> Path:
-    """A writable in-memory copy of the bundled policies/ at /tree/policies."""
+    """A writable in-memory copy of the bundled policies/ at /tree/policies, unlocked (without
+    the repository's LOCK) so that tests may edit it; the LOCK tests lock it themselves."""
     tree.add_real_directory(str(POLICY_ROOT), target_path="/tree/policies", read_only=False)
+    lock = Path("/tree/policies/LOCK")
+    if lock.exists():
+        lock.unlink()
     return Path("/tree/policies")
 
 
