@@ -64,25 +64,20 @@ class ExpansionTerms:
         return packs if packs is not None and packs.deployments > 0 and packs.pack is not None else None
 
 
-# Keyed by id() of the raw TOML table; the table is kept so the id cannot be reused.
-_TERMS: dict[int, tuple[dict, ExpansionTerms]] = {}
-
-
 def expansion_terms(policy: Policy) -> ExpansionTerms | None:
     """The policy's expansion module, structured once; None when the policy has none."""
+    return policy.derived(STATE, _load)
+
+
+def _load(policy: Policy) -> ExpansionTerms | None:
     raw = policy.modules.get(STATE)
     if raw is None:
         return None
-    hit = _TERMS.get(id(raw))
-    if hit is not None and hit[0] is raw:
-        return hit[1]
     try:
-        terms = structure(raw, ExpansionTerms)
+        return structure(raw, ExpansionTerms)
     except StructureError as exc:
         path, msg = exc.problems[0]
         raise ConfigError(f"{policy.path / 'expansion.toml'} {path}: {msg}") from None
-    _TERMS[id(raw)] = (raw, terms)
-    return terms
 
 
 def counts_in_section_1(policy: Policy) -> bool:

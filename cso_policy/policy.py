@@ -12,11 +12,16 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from attrs import define, field, frozen
 
 from .convert import StructureError, structure
 from . import hookimpl
 from .errors import ConfigError
+
+T = TypeVar("T")
 
 NOT_INCLUDED = "not_included"
 UNLIMITED = "unlimited"
@@ -163,6 +168,7 @@ class Policy:
     clauses: dict[str, str] = field(factory=dict)  # clause -> verbatim excerpt of the source
     _cells: dict[tuple[str, str], Cell] = field(factory=dict, init=False)
     _services: frozenset[str] = field(factory=frozenset, init=False)
+    _derived: dict[str, object] = field(factory=dict, init=False)
 
     @property
     def ref(self) -> str:
@@ -208,6 +214,12 @@ class Policy:
             terms = self.entitlement.channels.get(channel)
             included = self._cells[key] = terms is not None and self.word_cell(terms.cells.get(tier, "–")).included
         return included
+
+    def derived(self, key: str, build: Callable[[Policy], T]) -> T:
+        """A value built once from this policy's data, e.g. a module's structured terms."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return self._derived[key]
 
     def clause_text(self, clause: str) -> list[tuple[str, str]]:
         """Excerpts for a clause reference: "Tables 2-5, 10" -> Table 2..5 and Table 10."""

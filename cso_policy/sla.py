@@ -146,15 +146,9 @@ class SlaTerms:
         return self.by_tier.get(tier)
 
 
-_TERMS: dict[int, tuple[Policy, SlaTerms | None]] = {}
-
-
 def sla_terms(policy: Policy) -> SlaTerms | None:
     """The policy's SLA terms, structured once per policy; None if it has no sla module."""
-    cached = _TERMS.get(id(policy))
-    if cached is None or cached[0] is not policy:
-        cached = _TERMS[id(policy)] = (policy, _load(policy))
-    return cached[1]
+    return policy.derived("sla", _load)
 
 
 class SlaDataError(ValueError):
