@@ -142,6 +142,7 @@ th{background:#f3f5f9} td.num{text-align:right} .error{color:#b3261e;font-weight
 .warning{color:#9a6700;font-weight:600} .info{color:#0b57d0} .waived{color:#667;text-decoration:line-through}
 .cards{display:flex;gap:1rem;flex-wrap:wrap} .card{border:1px solid #dde;border-radius:8px;padding:.8rem 1rem;min-width:9rem}
 .card b{display:block;font-size:1.5rem} figure{margin:1rem 0} figcaption{font-weight:600;margin-bottom:.3rem}
+td.src{word-break:break-all;min-width:11rem;max-width:16rem;font-size:.8rem} td.msg{min-width:26rem}
 """
 
 
@@ -149,8 +150,10 @@ def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _bar_chart(title: str, rows: list[tuple[str, float, float | None]], unit: str) -> str:
-    """Horizontal bars (value against an optional cap line), as inline SVG: no scripts, no network."""
+def _bar_chart(title: str, rows: list[tuple[str, float, float | None]], unit: str, alarm=None) -> str:
+    """Horizontal bars (value against an optional cap line), as inline SVG: no scripts, no
+    network. A bar is red when *alarm(value, cap)* says so (default: over the cap)."""
+    alarm = alarm or (lambda value, cap: cap is not None and value > cap)
     if not rows:
         return ""
     top = max(max(v, c or 0) for _, v, c in rows) or 1
@@ -162,8 +165,7 @@ def _bar_chart(title: str, rows: list[tuple[str, float, float | None]], unit: st
     for i, (label, value, cap) in enumerate(rows):
         y = gap + i * (bar_h + gap)
         w = value / top * width
-        over = cap is not None and value > cap
-        color = "#b3261e" if over else "#3b6fd8"
+        color = "#b3261e" if alarm(value, cap) else "#3b6fd8"
         parts.append(f'<text x="0" y="{y + 13}">{_e(label)}</text>'
                      f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}"><title>{_e(label)}: {value:g} {unit}</title></rect>'
                      f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{value:g}{(" / " + format(cap, "g")) if cap is not None else ""} {unit}</text>')
@@ -187,8 +189,9 @@ def _sla_chart(report: Report) -> str:
     for row in report.sections.get("sla_attainment", []) or []:
         if isinstance(row, dict) and row.get("measured"):
             label = f"{row.get('contract', '')} {row.get('tier', '')} {row.get('severity', '')}".strip()
-            rows.append((label, round(100.0 * row.get("met", 0) / row["measured"], 1), 100.0))
-    return _bar_chart("SLA attainment: % of measured tickets that met every target", rows, "%") if rows else ""
+            rows.append((label, round(100.0 * row.get("met", 0) / row["measured"], 1), None))
+    below = lambda value, cap: value < 100  # noqa: E731 - any breached ticket
+    return _bar_chart("SLA attainment: % of measured tickets that met every target", rows, "%", below) if rows else ""
 
 
 def write_html(report: Report, stream: TextIO) -> None:
@@ -203,7 +206,7 @@ def write_html(report: Report, stream: TextIO) -> None:
     rows = "".join(
         f'<tr class="{"waived" if f.waived else ""}"><td class="{f.level}">{_e(f.level)}</td><td>{_e(f.rule)}</td>'
         f"<td>{_e(f.contract or '')}</td><td>{_e(f.lob or '')}</td><td>{_e(f.record or '')}</td>"
-        f"<td>{_e(f.source or '')}</td><td>{_e(f.clause)}</td><td class=num>{_e(_impact(f))}</td><td>{_e(f.message)}"
+        f"<td class=src>{_e(f.source or '')}</td><td>{_e(f.clause)}</td><td class=num>{_e(_impact(f))}</td><td class=msg>{_e(f.message)}"
         + (f"<br><span class=muted>waived: {_e(f.waiver['reason'])} ({_e(f.waiver['approved_by'])}, until {_e(f.waiver['expires'])})</span>" if f.waived else "")
         + "</td></tr>"
         for f in report.findings
