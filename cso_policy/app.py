@@ -162,7 +162,7 @@ def audit(
     if wrap_streams is not None:
         streams = wrap_streams(streams)
     if len(streams) > 1:  # files each in date order -> one stream in date order (caps crossed chronologically)
-        streams = [heapq.merge(*streams, key=_record_day)]
+        streams = [heapq.merge(*streams, key=record_day)]
     result = run_audit(
         views,
         rules if rules is not None else cat.rules,
@@ -188,7 +188,7 @@ def hours_burn(views: dict[str, ContractView]) -> list[dict]:
     return out
 
 
-def _record_day(raw: RawRecord) -> str:
+def record_day(raw: RawRecord) -> str:
     """Sort key of a raw record across files: its day (date, opened_at or approved_at)."""
     obj = raw[2]
     if type(obj) is not dict:

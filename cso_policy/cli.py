@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from zoneinfo import ZoneInfo
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
 from . import __version__, exitcodes
-from .app import Catalogue, audit, make_report, record_streams
+from .app import Catalogue, audit, make_report, record_day, record_streams
 from .entitlements import entitlement_table, write_entitlements
 from .errors import CsoPolicyError
 from .baseline import load_baseline, new_since
@@ -245,7 +246,10 @@ def entitlements_cmd(contract, record_paths, policy_paths, as_of, fmt):
     inputs = [RecordInput(path=Path(p)) for p in record_paths]
     moment = as_of or datetime.now(timezone.utc)
     rules = [r for r in cat.rules if r.id.startswith("input.")]
-    _, views = audit(cat, contracts, inputs, rules=rules, as_of=moment, policy_roots=policy_paths)
+    # "used so far": records dated after the as-of day are not counted
+    last_day = moment.astimezone(ZoneInfo(contracts[0].timezone)).date().isoformat()
+    until = lambda streams: [(raw for raw in s if record_day(raw) <= last_day) for s in streams]  # noqa: E731
+    _, views = audit(cat, contracts, inputs, rules=rules, as_of=moment, policy_roots=policy_paths, wrap_streams=until)
     table = entitlement_table(views[contracts[0].id], moment)
     write_entitlements(table, sys.stdout, fmt)
 

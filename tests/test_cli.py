@@ -257,7 +257,8 @@ def test_rules_json(runner):
 
 
 def test_entitlements_text(runner, tmp_path):
-    # Premier C-1 as of 2026-02-01 (2026-01-31 in New York): Q1 120 of 113 h used, year 120 of 455;
+    # Premier C-1 as of 2026-02-01 (2026-01-31 in New York): only w1 (100 h, 2026-01-05) is used so
+    # far, w2 (2026-02-05) is later: Q1 100 of 113 h, 13 left; year 100 of 455, 355 left;
     # one Customer Account Plan of 'Twice Monthly' in 2026-M01.
     contract = write_contract(tmp_path / "c1.toml", make_contract())
     records = write_records(tmp_path / "r.jsonl", OVER + [delivery("d1", "2026-01-09", "customer_account_plan")])
@@ -267,8 +268,8 @@ def test_entitlements_text(runner, tmp_path):
     out = result.stdout
     assert "C-1 Customer C-1 (liveperson-cso@1.0), term 2026-01-01..2026-12-31, as of 2026-01-31" in out
     assert "package p1: premier; lines of business: a" in out
-    assert "hours quarter  2026-Q1  used     120 of 113, left 0" in out
-    assert "hours year     2026     used     120 of 455, left 335" in out
+    assert "hours quarter  2026-Q1  used     100 of 113, left 13" in out
+    assert "hours year     2026     used     100 of 455, left 355" in out
     assert "2026-M01: used 1 of 2, left 1" in out
     assert "not included: " in out and "monthly_business_review" in out
     assert "support channels: web, chat, phone; not included: messaging, email, tier2_direct" in out
