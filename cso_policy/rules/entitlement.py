@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..context import Audit, ContractView, Pool, Tally
-from ..ledger import allowance_cap
 from ..model import Delivery, Level, Ticket, Violation, Work
 from ..policy import NOT_INCLUDED
 from .. import hookimpl
@@ -27,17 +26,16 @@ def _cap_violations(audit: Audit, table: str, period: str, what: str):
                 if tally.crossing is None:
                     continue
                 label = view.calendar.label(period, index)
-                yield Violation(
-                    record=tally.crossing,
-                    message=(
-                        f"{_pool_name(pool)}: {_h(tally.total)} h worked in {label}, {what} cap "
-                        f"{_h(tally.cap)} h: {_h(tally.over)} h over; record {tally.crossing.id} crossed the cap"
-                    ),
-                    impact=view.money(tally.over),
-                    period=label,
-                    lob=tally.crossing.lob,
-                    contract=view.id,
-                )
+                yield _over(view, tally, label, (
+                    f"{_pool_name(pool)}: {_h(tally.total)} h worked in {label}, {what} cap "
+                    f"{_h(tally.cap)} h: {_h(tally.over)} h over; record {tally.crossing.id} crossed the cap"
+                ))
+
+
+def _over(view: ContractView, tally: Tally, label: str, message: str, clause: str | None = None) -> Violation:
+    """A cap crossed: named by the record that crossed it, priced at the agreed rate."""
+    return Violation(record=tally.crossing, message=message, clause=clause, impact=view.money(tally.over),
+                     period=label, lob=tally.crossing.lob, contract=view.id)
 
 
 @rule(
@@ -142,18 +140,10 @@ def allowance_hours(audit: Audit):
                 terms = allowances[allowance_id]
                 label = view.calendar.label("year", year)
                 name = terms.name + (f" ({service})" if service else "")
-                yield Violation(
-                    record=tally.crossing,
-                    message=(
-                        f"{_pool_name(pool)}: {_h(tally.total)} h of {name} in contract year {label}, "
-                        f"allowance {_h(allowance_cap(pool, key))} h: {_h(tally.over)} h over"
-                    ),
-                    clause=terms.clause,
-                    impact=view.money(tally.over),
-                    period=label,
-                    lob=tally.crossing.lob,
-                    contract=view.id,
-                )
+                yield _over(view, tally, label, (
+                    f"{_pool_name(pool)}: {_h(tally.total)} h of {name} in contract year {label}, "
+                    f"allowance {_h(tally.cap)} h: {_h(tally.over)} h over"
+                ), terms.clause)
 
 
 @rule(
