@@ -522,7 +522,6 @@ class TicketSla:
     periodic_update: list[Breach] | str | None = None
 
 
-
 def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: datetime | None,
             problems: list[Problem] | None = None) -> TicketSla:
     """All clocks of *t*; open clocks run to *as_of* (not measured when it is None); a clock
