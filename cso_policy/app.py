@@ -45,7 +45,7 @@ class Catalogue:
     sources: dict[str, RecordSource] = field(factory=dict)
     formats: dict[str, ReportFormat] = field(factory=dict)
     policy_roots: list[Path] = field(factory=list)
-    _origins: dict[tuple[str, str], str] = field(factory=dict)  # (what, name) -> plugin
+    origins: dict[tuple[str, str], str] = field(factory=dict)  # ("rule"|"source"|"format", name) -> plugin
 
     @classmethod
     def from_plugins(cls, pm: PluginManager) -> Catalogue:
@@ -55,16 +55,16 @@ class Catalogue:
             if r.id in seen:
                 raise ConfigError(f"rule id {r.id!r} from plugin {plugin} is already defined by {seen[r.id]}")
             seen[r.id] = plugin
-            cat._origins[("rule", r.id)] = plugin
+            cat.origins[("rule", r.id)] = plugin
             builtin = plugin.startswith("cso_policy.")
             cat.rules.append(r if builtin or r.plugin else evolve(r, plugin=plugin))
         cat.rules.sort(key=lambda r: r.id)
         for plugin, source in _by_plugin(pm, "cso_policy_record_sources"):
             _unique(cat.sources, source.name, plugin, "record source")[source.name] = source
-            cat._origins[("source", source.name)] = plugin
+            cat.origins[("source", source.name)] = plugin
         for plugin, fmt in _by_plugin(pm, "cso_policy_report_formats"):
             _unique(cat.formats, fmt.name, plugin, "report format")[fmt.name] = fmt
-            cat._origins[("format", fmt.name)] = plugin
+            cat.origins[("format", fmt.name)] = plugin
         cat.policy_roots = [Path(p) for _, p in _by_plugin(pm, "cso_policy_policy_paths")]
         return cat
 
@@ -112,9 +112,6 @@ class Catalogue:
         if not hook.get_hookimpls():
             return None
         return lambda finding, audit: hook(finding=finding, audit=audit)
-
-    def plugin_of(self, what: str, name: str) -> str | None:
-        return self._origins.get((what, name))
 
     def suffixes(self) -> tuple[str, ...]:
         return tuple(s for source in self.sources.values() for s in source.suffixes)

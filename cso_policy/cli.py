@@ -340,7 +340,7 @@ def plugins_cmd(workspace):
     ws = load_workspace(workspace) if workspace is not None else None
     cat = _catalogue(ws)
     adds: dict[str, list[str]] = {}
-    for (what, name), plugin in sorted(cat._origins.items()):
+    for (what, name), plugin in sorted(cat.origins.items()):
         adds.setdefault(plugin, []).append(f"{what} {name}")
     for name, plugin in cat.pm.list_name_plugin():
         info = cat.pm.plugin_info(name)

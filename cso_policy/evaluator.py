@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
-from attrs import define, field
+from attrs import define
 
 from . import expansion, ledger
 from .context import Audit, ContractView, build_view
 from .errors import ConfigError, CsoPolicyError
 from .convert import StructureError, structure_record
-from .model import Contract, Finding, Level, Record, Violation
+from .model import Contract, Finding, Record, Violation
 from .policy import PolicyRegistry
 from .rule import Rule
 
@@ -41,7 +41,6 @@ class AuditResult:
     findings: list[Finding]
     audit: Audit
     rules: list[Rule]
-    rule_errors: list[str] = field(factory=list)
 
 
 def build_contracts(contracts: Iterable[Contract], registry: PolicyRegistry) -> dict[str, ContractView]:

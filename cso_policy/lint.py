@@ -25,7 +25,7 @@ from .errors import ConfigError
 from .expansion import ExpansionTerms, expansion_terms
 from .sla import sla_problems
 from .model import Contract, Level
-from .policy import EntitlementTerms, Manifest, PolicyRegistry
+from .policy import OVERAGE_FORMULAS, EntitlementTerms, Manifest, PolicyRegistry
 
 LOCK_NAME = "LOCK"
 
@@ -448,7 +448,7 @@ def _lint_entitlement(data: dict, col: _Collector) -> list[str]:
     for word, meaning in terms.frequencies.items():
         if meaning.period is not None and meaning.period not in PERIOD_KINDS:
             col.add("policy.unknown_term", f"frequency {word!r}: unknown period {meaning.period!r} (known: {', '.join(PERIOD_KINDS)})",
-                    f"$.frequencies")
+                    "$.frequencies")
         if meaning.included and not (meaning.unlimited or meaning.additional_cost) and (meaning.max is None or meaning.period is None):
             col.add("policy.unknown_term", f"frequency {word!r} needs max and period", "$.frequencies")
     for name, allowance in terms.allowances.items():
@@ -459,6 +459,9 @@ def _lint_entitlement(data: dict, col: _Collector) -> list[str]:
         extra = [t for t in allowance.hours if t not in tiers]
         if extra:
             col.add("policy.tier_coverage", f"$.allowances.{name}.hours names unknown tier(s) {', '.join(extra)}", f"$.allowances.{name}.hours")
+    if terms.overage.formula not in OVERAGE_FORMULAS:
+        col.add("policy.unknown_term", f"overage.formula {terms.overage.formula!r} is not supported "
+                f"({', '.join(OVERAGE_FORMULAS)})", "$.overage.formula")
     if terms.periods.anchor != "term_start":
         col.add("policy.unknown_term", f"periods.anchor {terms.periods.anchor!r} is not supported (term_start)", "$.periods.anchor")
     for tier in tiers:

@@ -6,7 +6,6 @@ parameters mean.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from datetime import date
@@ -27,7 +26,9 @@ NOT_INCLUDED = "not_included"
 UNLIMITED = "unlimited"
 LIMITED = "limited"
 ADDITIONAL_COST = "additional_cost"
-EXPANSION_SERVICE = "expansion"  # SPEC §2: work on an expansion scope
+EXPANSION_SERVICE = "expansion"
+# Section 1: billable overage of a contract year = max(sum of quarterly excess, annual excess)
+OVERAGE_FORMULAS = ("max_quarterly_annual",)  # SPEC §2: work on an expansion scope
 
 
 # ------------------------------------------------------------ file schemas
@@ -249,10 +250,6 @@ def _clause_refs(clause: str) -> list[str]:
     return refs
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def read_toml(path: Path) -> dict:
     try:
         with path.open("rb") as fh:
@@ -282,6 +279,9 @@ def load_policy(folder: Path) -> Policy:
     if "entitlement" not in modules:
         raise ConfigError(f"{folder}: policy has no entitlement.toml")
     entitlement = _structured(modules["entitlement"], EntitlementTerms, folder / "entitlement.toml")
+    if entitlement.overage.formula not in OVERAGE_FORMULAS:
+        raise ConfigError(f"{folder / 'entitlement.toml'} $.overage.formula: {entitlement.overage.formula!r} "
+                          f"is not supported (known: {', '.join(OVERAGE_FORMULAS)})")
     clauses_path = folder / "clauses.toml"
     clauses = read_toml(clauses_path) if clauses_path.is_file() else {}
     return Policy(manifest=manifest, path=folder, entitlement=entitlement, modules=modules, clauses=clauses)
