@@ -94,7 +94,8 @@ def write_text(report: Report, stream: TextIO) -> None:
             current = f.contract
             stream.write(f"\n{f.contract or '(no contract)'}\n")
         where = f.source or "-"
-        stream.write(f"  {where}: {f.level}: {f.rule} [{f.clause}] {f.record or '-'}: {f.message}{_impact_text(f)}\n")
+        level = f"{f.level} (waived: {f.waiver['reason']})" if f.waived else str(f.level)
+        stream.write(f"  {where}: {level}: {f.rule} [{f.clause}] {f.record or '-'}: {f.message}{_impact_text(f)}\n")
     summary = report.summary()
     levels = ", ".join(f"{n} {level}" for level, n in summary["by_level"].items())
     stream.write(

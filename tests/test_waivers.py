@@ -12,6 +12,7 @@ So without waivers the run exits 1 (one error at the default --fail-on error).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -224,3 +225,20 @@ def test_waiver_applies_to_its_contract_only(runner, make_workspace, tmp_path):
         ("C-1", "billing.overage_unbilled"): True, ("C-1", "entitlement.quarterly_hours"): False,
         ("C-2", "billing.overage_unbilled"): False, ("C-2", "entitlement.quarterly_hours"): False,
     }
+
+
+def test_text_report_marks_a_waived_finding_with_its_reason(tmp_path):
+    # the waived finding keeps its line in the text report, marked, and does not fail the run
+    from click.testing import CliRunner
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "northwind"
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(
+        '[[waiver]]\nrule = "entitlement.channel_not_included"\ncontract = "FB-2026"\nrecord = "t-0018"\n'
+        'reason = "phone support side letter"\napproved_by = "cfo@fabrikam.example"\nexpires = 2027-03-31\n'
+    )
+    result = CliRunner().invoke(main, ["audit", str(example), "--as-of", "2026-12-31T00:00:00Z",
+                                       "--waivers", str(waivers)])
+    line = next(l for l in result.stdout.splitlines() if "t-0018" in l)
+    assert "warning (waived: phone support side letter): entitlement.channel_not_included" in line
+    assert "  waived: 1" in result.stdout
