@@ -200,6 +200,16 @@ def _billed_refs(view: ContractView) -> dict[str, set[str]]:
     return cached
 
 
+def _not_invoiced(audit: Audit, need: str, items: set[str]):
+    """(contract, delivery) for each delivery that needs an invoice line of one of *items*
+    (ref = the delivery) and has none."""
+    for view in audit.contracts.values():
+        refs = _billed_refs(view)
+        for delivery, needed in view.needs_invoice:
+            if needed == need and not refs.get(delivery.id, set()) & items:
+                yield view, delivery
+
+
 @rule(
     "billing.additional_cost_unbilled",
     "An item delivered at additional cost is not on the draft invoice",
@@ -211,20 +221,17 @@ def additional_cost_unbilled(audit: Audit):
     """A delivery of an item the tier gets 'At Additional Costs' (on-site monitoring for
     Foundations, Fundamentals, Premier) needs an additional_service (or deliverable) line
     whose ref is the delivery."""
-    for view in audit.contracts.values():
-        refs = _billed_refs(view)
-        for delivery, need in view.needs_invoice:
-            if need == ADDITIONAL_COST and not refs.get(delivery.id, set()) & {"additional_service", "deliverable"}:
-                name = view.policy.entitlement.items[delivery.deliverable].name
-                yield Violation(
-                    record=delivery,
-                    message=(
-                        f"{name} delivered on {delivery.date} is at additional cost for the "
-                        f"{view.by_lob[delivery.lob].tier} package, but no invoice line refers to {delivery.id}"
-                    ),
-                    clause=view.policy.entitlement.items[delivery.deliverable].clause,
-                    contract=view.id,
-                )
+    for view, delivery in _not_invoiced(audit, ADDITIONAL_COST, {"additional_service", "deliverable"}):
+        name = view.policy.entitlement.items[delivery.deliverable].name
+        yield Violation(
+            record=delivery,
+            message=(
+                f"{name} delivered on {delivery.date} is at additional cost for the "
+                f"{view.by_lob[delivery.lob].tier} package, but no invoice line refers to {delivery.id}"
+            ),
+            clause=view.policy.entitlement.items[delivery.deliverable].clause,
+            contract=view.id,
+        )
 
 
 @rule(
@@ -237,16 +244,13 @@ def additional_cost_unbilled(audit: Audit):
 def surcharge_missing(audit: Audit):
     """'International Travel will incur an additional surcharge': an international delivery of
     an item with that note needs a surcharge line whose ref is the delivery."""
-    for view in audit.contracts.values():
-        refs = _billed_refs(view)
-        for delivery, need in view.needs_invoice:
-            if need == "surcharge" and "surcharge" not in refs.get(delivery.id, set()):
-                yield Violation(
-                    record=delivery,
-                    message=f"international on-site visit {delivery.id} on {delivery.date} has no surcharge invoice line",
-                    clause=view.policy.entitlement.items[delivery.deliverable].clause,
-                    contract=view.id,
-                )
+    for view, delivery in _not_invoiced(audit, "surcharge", {"surcharge"}):
+        yield Violation(
+            record=delivery,
+            message=f"international on-site visit {delivery.id} on {delivery.date} has no surcharge invoice line",
+            clause=view.policy.entitlement.items[delivery.deliverable].clause,
+            contract=view.id,
+        )
 
 
 @rule(
