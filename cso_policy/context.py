@@ -91,6 +91,9 @@ class ContractView:
     needs_invoice: list = field(factory=list)
     over_frequency: set[str] = field(factory=set)
     state: dict = field(factory=dict)
+    # the term's bounds in each UTC offset seen (few): a moment compares fast with a bound that
+    # shares its tzinfo object, and every ticket is checked
+    _term_in: dict = field(factory=dict, repr=False)
 
     @property
     def id(self) -> str:
@@ -109,6 +112,14 @@ class ContractView:
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
+
+    def in_term(self, moment: datetime) -> bool:
+        """Whether *moment* falls within the term (its first local midnight to the one after it)."""
+        bounds = self._term_in.get(moment.tzinfo)
+        if bounds is None:
+            zone = moment.tzinfo
+            bounds = self._term_in[zone] = (self.term_opens.astimezone(zone), self.term_closes.astimezone(zone))
+        return bounds[0] <= moment < bounds[1]
 
     def money(self, hours: float) -> Impact:
         """Hours, and their price at the agreed overage rate when there is one."""

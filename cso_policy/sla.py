@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import holidays as holidays_package
 from attrs import define, evolve, field, frozen
 
-from .convert import StructureError, structure
+from .convert import FIXED_OFFSETS, StructureError, structure
 from .errors import ConfigError
 from .model import Severity, SeverityChange, Ticket
 from .policy import Policy
@@ -113,7 +113,7 @@ class Target:
 
     def due(self, origin: datetime, calendar: BusinessCalendar | None) -> datetime:
         if self.delta is not None:
-            if type(origin.tzinfo) is not timezone:
+            if type(origin.tzinfo) not in FIXED_OFFSETS:
                 # adding to a zoneinfo time would add wall-clock time across a DST change
                 origin = origin.astimezone(timezone.utc)
             return origin + self.delta
@@ -125,8 +125,21 @@ class Target:
         return {"business_days": self.business_days, "text": self.text}
 
 
-TierTargets = dict[str, dict[str, Target]]  # severity -> clock -> target
-_NO_TARGETS: dict[str, Target] = {}
+@frozen
+class Cell:
+    """The Table 8 targets of one tier and severity, one per clock (None: N/A, e.g. a P3 RCA)."""
+
+    response: Target | None = None
+    periodic_update: Target | None = None
+    resolution: Target | None = None
+    rca: Target | None = None
+
+    def items(self) -> list[tuple[str, Target]]:
+        return [(clock, getattr(self, clock)) for clock in CLOCKS if getattr(self, clock) is not None]
+
+
+TierTargets = dict[str, Cell]  # severity -> its targets
+_NO_TARGETS = Cell()
 
 
 @frozen(kw_only=True)
@@ -244,13 +257,12 @@ def _weekend(names: list[str]) -> frozenset[int]:
     return days
 
 
-def _cell(cell: CellSpec, units: Units, where: str) -> dict[str, Target]:
-    out = {}
-    for clock in CLOCKS:
-        spec = getattr(cell, clock)
-        if spec is not None:
-            out[clock] = _target(spec, clock, units, f"{where}.{clock}")
-    return out
+def _cell(cell: CellSpec, units: Units, where: str) -> Cell:
+    return Cell(**{
+        clock: _target(spec, clock, units, f"{where}.{clock}")
+        for clock in CLOCKS
+        if (spec := getattr(cell, clock)) is not None
+    })
 
 
 def _target(spec: TargetSpec, clock: str, units: Units, where: str) -> Target:
@@ -465,7 +477,7 @@ class Clock:
     mode: str
 
     def target(self, severity: str, clock: str) -> Target | None:
-        return self.targets.get(severity, _NO_TARGETS).get(clock)
+        return getattr(self.targets.get(severity, _NO_TARGETS), clock)
 
     def run(self, clock: str, start: datetime, start_path: str, stop: datetime, stop_path: str | None):
         """MET, a Breach, or None when no target applies (e.g. a P3 RCA). Objects are made
@@ -509,17 +521,35 @@ def final_severity(ticket: Ticket) -> str:
     return ticket.severity_changes[-1].severity if ticket.severity_changes else ticket.severity
 
 
-@define
+BREACHED = "breached"
+
+
+def _status(outcome) -> str | None:
+    return outcome if outcome is None or outcome is MET else BREACHED
+
+
+@frozen
 class TicketSla:
     """Every clock of one ticket: None (not measured), MET or a Breach; the periodic-update
-    clock is MET or the list of its gaps that were too long."""
+    clock is MET or the list of its gaps that were too long. ``statuses`` is None, MET or
+    BREACHED per clock in CLOCKS order, what the attainment summary counts."""
 
-    ticket: Ticket
-    problems: list[Problem]
     response: Breach | str | None = None
+    periodic_update: list[Breach] | str | None = None
     resolution: Breach | str | None = None
     rca: Breach | str | None = None
-    periodic_update: list[Breach] | str | None = None
+    statuses: tuple[str | None, ...] = field(init=False, eq=False, repr=False)
+
+    @statuses.default
+    def _statuses(self):
+        return tuple(_status(o) for o in (self.response, self.periodic_update, self.resolution, self.rca))
+
+
+# The fast path's outcomes, one shared object per set of met clocks: bit i of the index
+# stands for CLOCKS[i] measured and met (the other clocks not measured).
+_MET_BY_MASK = tuple(
+    TicketSla(**{clock: MET for i, clock in enumerate(CLOCKS) if mask >> i & 1}) for mask in range(1 << len(CLOCKS))
+)
 
 
 def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: datetime | None,
@@ -533,63 +563,77 @@ def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: d
         met = _all_met(t, targets.get(t.severity, _NO_TARGETS), calendar, as_of)
         if met is not None:
             return met
+    return measure_clocks(t, targets, terms, calendar, as_of, problems)
+
+
+def measure_clocks(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: datetime | None,
+                   problems: list[Problem]) -> TicketSla:
+    """`measure` the general way, clock by clock, building a Breach for each clock breached."""
     bad = {p.group for p in problems} if problems else _NO_GROUPS
     clock = Clock(t, targets, calendar, terms.mode)
-    sla = TicketSla(ticket=t, problems=problems)
+    outcomes = {}
     if not bad & DEPENDS["response"]:
-        sla.response = _response(clock, t, bad, as_of)
+        outcomes["response"] = _response(clock, t, bad, as_of)
     if not t.is_bug and not bad & DEPENDS["resolution"]:
-        sla.resolution = _until(clock, "resolution", t.opened_at, "$.opened_at", t.resolved_at, "$.resolved_at", as_of)
+        outcomes["resolution"] = _until(clock, "resolution", t.opened_at, "$.opened_at", t.resolved_at, "$.resolved_at", as_of)
     if calendar is not None and t.resolved_at is not None and not bad & DEPENDS["rca"]:
-        sla.rca = _until(clock, "rca", t.resolved_at, "$.resolved_at", t.rca_delivered_at, "$.rca_delivered_at", as_of)
+        outcomes["rca"] = _until(clock, "rca", t.resolved_at, "$.resolved_at", t.rca_delivered_at, "$.rca_delivered_at", as_of)
     if not bad & DEPENDS["periodic_update"]:
-        sla.periodic_update = _updates(clock, t, as_of)
-    return sla
+        outcomes["periodic_update"] = _updates(clock, t, as_of)
+    return TicketSla(**outcomes)
 
 
 _NO_GROUPS: frozenset[str] = frozenset()
 
 
-def _met_by(target: Target | None, start: datetime, stop: datetime | None, calendar) -> str | None | bool:
-    """MET, None (not measured), or False (breached: measure it the long way)."""
-    if target is None or stop is None:
-        return None
-    return MET if stop <= target.due(start, calendar) else False
-
-
-def _all_met(t: Ticket, cells: dict[str, Target], calendar, as_of) -> TicketSla | None:
+def _all_met(t: Ticket, cell: Cell, calendar, as_of) -> TicketSla | None:
     """The common case, a ticket in order with no severity change and every clock met, decided
-    by plain comparisons; None as soon as a clock is breached (then `measure` builds the breach)."""
-    response = _met_by(cells.get("response"), t.opened_at,
-                       t.first_response_at or (t.updates[0] if t.updates else t.resolved_at) or as_of, calendar)
-    if response is False:
-        return None
-    resolution = None
-    if not t.is_bug:
-        resolution = _met_by(cells.get("resolution"), t.opened_at, t.resolved_at or as_of, calendar)
-        if resolution is False:
-            return None
-    rca = None
-    if calendar is not None and t.resolved_at is not None:
-        rca = _met_by(cells.get("rca"), t.resolved_at, t.rca_delivered_at or as_of, calendar)
-        if rca is False:
-            return None
-    periodic = None
-    target = cells.get("periodic_update")
-    events = ([t.first_response_at] if t.first_response_at is not None else []) + t.updates
-    last = t.resolved_at or (as_of if events else None)
-    if last is not None:
-        events.append(last)
-    if target is not None and len(events) > 1:
-        if target.delta is None:
-            return None
-        delta = target.delta
-        for i in range(1, len(events)):
-            if events[i] - events[i - 1] > delta:
+    by plain comparisons; None as soon as a clock is breached (then `measure` builds the breach).
+
+    Adding a target to a timestamp is elapsed time here because record timestamps carry fixed
+    UTC offsets (convert guarantees it); this runs for every ticket, so it reads the cell's
+    fields directly and returns a shared result."""
+    opened, first, updates, resolved = t.opened_at, t.first_response_at, t.updates, t.resolved_at
+    mask = 0
+    target = cell.response
+    if target is not None:
+        stop = first or (updates[0] if updates else resolved) or as_of
+        if stop is not None:
+            if stop > opened + target.delta:
                 return None
-        periodic = MET
-    return TicketSla(ticket=t, problems=[], response=response, resolution=resolution, rca=rca,
-                     periodic_update=periodic)
+            mask = 1
+    target = cell.periodic_update
+    if target is not None:
+        # gaps between consecutive events of [first response, updates..., resolution or as_of]
+        delta, last, gaps = target.delta, first, False
+        for at in updates:
+            if last is not None:
+                if at - last > delta:
+                    return None
+                gaps = True
+            last = at
+        end = resolved if resolved is not None else as_of
+        if last is not None and end is not None:
+            if end - last > delta:
+                return None
+            gaps = True
+        if gaps:
+            mask |= 2
+    target = cell.resolution
+    if target is not None and not t.is_bug:
+        stop = resolved or as_of
+        if stop is not None:
+            if stop > opened + target.delta:
+                return None
+            mask |= 4
+    target = cell.rca
+    if target is not None and calendar is not None and resolved is not None:
+        stop = t.rca_delivered_at or as_of
+        if stop is not None:
+            if stop > calendar.end_of_business_day_after(resolved, target.business_days):
+                return None
+            mask |= 8
+    return _MET_BY_MASK[mask]
 
 
 def _until(clock: Clock, name: str, start, start_path, stop, stop_path, as_of):
@@ -665,46 +709,40 @@ def _event_paths(t: Ticket, tail: str | None) -> list[str | None]:
 @define
 class Attainment:
     """Tickets measured, met (every measured clock met) and breached (any clock breached) for
-    one (contract, tier, final severity); and the same per clock."""
+    one (contract, tier, final severity); and the same per clock. Kept as a count per
+    TicketSla.statuses: few distinct values, so adding a ticket is one dict update."""
 
-    tickets: int = 0
-    measured: int = 0
-    met: int = 0
-    breached: int = 0
-    # per clock, in CLOCKS order: [measured, met, breached]
-    rows: list[list[int]] = field(factory=lambda: [[0, 0, 0] for _ in CLOCKS])
+    counts: dict[tuple[str | None, ...], int] = field(factory=dict)
 
     def add(self, sla: TicketSla) -> None:
-        self.tickets += 1
-        measured, all_met = False, True
-        # the clocks in CLOCKS order, read directly: this runs for every measured ticket
-        for row, outcome in zip(self.rows, (sla.response, sla.periodic_update, sla.resolution, sla.rca)):
-            if outcome is None:
-                continue
-            measured = True
-            row[0] += 1
-            if outcome is MET:
-                row[1] += 1
-            else:
-                row[2] += 1
-                all_met = False
-        if measured:
-            self.measured += 1
-            if all_met:
-                self.met += 1
-            else:
-                self.breached += 1
+        key = sla.statuses
+        self.counts[key] = self.counts.get(key, 0) + 1
 
     def as_dict(self) -> dict:
+        tickets = measured = met = breached = 0
+        rows = [[0, 0, 0] for _ in CLOCKS]  # per clock: measured, met, breached
+        for statuses, n in self.counts.items():
+            tickets += n
+            if all(s is None for s in statuses):
+                continue
+            measured += n
+            if BREACHED in statuses:
+                breached += n
+            else:
+                met += n
+            for row, status in zip(rows, statuses):
+                if status is not None:
+                    row[0] += n
+                    row[1 if status is MET else 2] += n
         return {
-            "tickets": self.tickets,
-            "measured": self.measured,
-            "met": self.met,
-            "breached": self.breached,
-            "percent_met": _percent(self.met, self.measured),
+            "tickets": tickets,
+            "measured": measured,
+            "met": met,
+            "breached": breached,
+            "percent_met": _percent(met, measured),
             "clocks": {
                 clock: {"measured": m, "met": ok, "breached": b, "percent_met": _percent(ok, m)}
-                for clock, (m, ok, b) in zip(CLOCKS, self.rows)
+                for clock, (m, ok, b) in zip(CLOCKS, rows)
                 if m
             },
         }

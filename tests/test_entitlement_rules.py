@@ -479,6 +479,23 @@ def test_ticket_term_uses_the_local_opening_date():
     assert (f.record, f.impact) == ("t-out", None)
 
 
+def test_ticket_term_bounds_hold_in_every_utc_offset():
+    # The term is 2026-01-01 00:00 to 2027-01-01 00:00 in New York (UTC-5 in winter); the same
+    # instants written with other offsets fall on the same side of each bound.
+    records = [
+        ticket("t-before-est", "2025-12-31T23:59:59-05:00"),
+        ticket("t-first-est", "2026-01-01T00:00:00-05:00"),
+        ticket("t-before-ist", "2026-01-01T10:29:59+05:30"),
+        ticket("t-first-ist", "2026-01-01T10:30:00+05:30"),
+        ticket("t-last-est", "2026-12-31T23:59:59-05:00"),
+        ticket("t-after-est", "2027-01-01T00:00:00-05:00"),
+        ticket("t-last-utc", "2027-01-01T04:59:59Z"),
+        ticket("t-after-ist", "2027-01-01T10:30:00+05:30"),
+    ]
+    outside = sorted(f.record for f in of(entitlement_findings(make_contract(), records), OUTSIDE))
+    assert outside == ["t-after-est", "t-after-ist", "t-before-est", "t-before-ist"]
+
+
 def test_deliveries_outside_the_term_are_not_counted_for_frequency():
     # Premier Transcript Analysis 'Quarterly': one on 2025-12-20 (before the term) and one on 2026-01-10:
     # the first is outside the term, the second is the only one of 2026-Q1 -> no frequency finding.

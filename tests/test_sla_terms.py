@@ -43,11 +43,11 @@ def test_table8_targets_are_loaded_with_their_units(policy):
     assert set(terms.by_tier) == {"premier", "expert", "strategic"}  # Table 6: enhanced SLAs Premier+
     assert terms.targets("foundations") is None and terms.targets("fundamentals") is None
     expert = terms.targets("expert")
-    assert expert["P1"]["response"].delta == 0.5 * H  # "0.5 hour"
-    assert expert["P2"]["resolution"].delta == 24 * H  # "1 day" = 24 h (I-3)
-    assert terms.targets("premier")["P2"]["resolution"].delta == 72 * H  # "3 days"
-    assert terms.targets("strategic")["P1"]["rca"].business_days == 2  # "2 days" RCA: business days
-    assert all("rca" not in terms.targets(t)["P3"] for t in terms.by_tier)  # RCA "N/A" for P3
+    assert expert["P1"].response.delta == 0.5 * H  # "0.5 hour"
+    assert expert["P2"].resolution.delta == 24 * H  # "1 day" = 24 h (I-3)
+    assert terms.targets("premier")["P2"].resolution.delta == 72 * H  # "3 days"
+    assert terms.targets("strategic")["P1"].rca.business_days == 2  # "2 days" RCA: business days
+    assert all(terms.targets(t)["P3"].rca is None for t in terms.by_tier)  # RCA "N/A" for P3
     assert terms.mode == "restart" and terms.security_severity == "P1"
     assert terms.weekend == frozenset({5, 6})  # Saturday, Sunday
     assert terms.clause == "Table 8" and terms.severity_clause == "Table 7"
@@ -71,7 +71,7 @@ def test_manifest_readings_name_sla_parameters_that_exist(policy):
 def test_day_hours_is_a_policy_parameter(tmp_path):
     # with day_hours = 8, Premier P2 resolution "3 days" becomes 24 h
     p = edited_policy(tmp_path, "day_hours = 24", "day_hours = 8")
-    assert sla_terms(p).targets("premier")["P2"]["resolution"].delta == 24 * H
+    assert sla_terms(p).targets("premier")["P2"].resolution.delta == 24 * H
 
 
 def test_enhanced_tiers_must_agree_with_entitlement_support(tmp_path):
@@ -152,6 +152,6 @@ def test_elapsed_targets_are_elapsed_time_across_dst(policy):
     # (a zoneinfo time, as an adapter might give) 24 h later is Sun 2026-03-08 13:00 EDT, since
     # the clocks went forward at 02:00 -- not 12:00 wall-clock time.
     ny = ZoneInfo("America/New_York")
-    due = sla_terms(policy).targets("expert")["P2"]["resolution"].due(datetime(2026, 3, 7, 12, 0, tzinfo=ny), None)
+    due = sla_terms(policy).targets("expert")["P2"].resolution.due(datetime(2026, 3, 7, 12, 0, tzinfo=ny), None)
     assert due == datetime(2026, 3, 8, 13, 0, tzinfo=ny)
     assert due.timestamp() - datetime(2026, 3, 7, 12, 0, tzinfo=ny).timestamp() == 24 * 3600

@@ -184,7 +184,7 @@ def outside_term(record, view: ContractView, pool: Pool | None, audit: Audit):
     """Work, deliveries, tickets (local opening date) and expenses must fall within the term;
     they are not counted against any period's caps."""
     if record.kind == "ticket":
-        if view.term_opens <= record.opened_at < view.term_closes:
+        if view.in_term(record.opened_at):
             return None
         day = view.local_date(record.opened_at)
     else:
