@@ -11,6 +11,7 @@ breached either way. A clock is met when it stops at or before its due time.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
@@ -321,25 +322,54 @@ class BusinessCalendar:
     weekend: frozenset[int]
     country: str | None = None
     subdiv: str | None = None
-    # (local date, n) -> due; resolutions cluster on few days, so this saves the day walk
+    # (local date, n, tzinfo) -> due, and year -> business days as ordinals (that year and the
+    # next): every resolved P1/P2 ticket asks for a due date
     _due: dict = field(factory=dict, eq=False, repr=False)
+    _business: dict = field(factory=dict, eq=False, repr=False)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() not in self.weekend and day not in holiday_dates(self.country, self.subdiv, day.year)
 
+    def nth_business_day_after(self, day: date, n: int) -> date:
+        days = self._business.get(day.year)
+        if days is None:
+            days = self._business[day.year] = self._business_ordinals(day.year)
+        i = bisect.bisect_right(days, day.toordinal()) + n - 1
+        if i < len(days):
+            return date.fromordinal(days[i])
+        left, after = i - len(days) + 1, date.fromordinal(days[-1])  # beyond the table: walk on
+        while left > 0:
+            after += timedelta(days=1)
+            if self.is_business_day(after):
+                left -= 1
+        return after
+
+    def _business_ordinals(self, year: int) -> list[int]:
+        first, last = date(year, 1, 1).toordinal(), date(year + 1, 12, 31).toordinal()
+        return [o for o in range(first, last + 1) if self.is_business_day(date.fromordinal(o))]
+
     def end_of_business_day_after(self, moment: datetime, n: int) -> datetime:
-        """The end (next local midnight) of the nth business day after *moment*'s local date."""
+        """The end (next local midnight) of the nth business day after *moment*'s local date.
+
+        The instant is given in *moment*'s UTC offset when that is fixed (a record's timestamp):
+        the RCA delivery it is compared with usually shares that offset's tzinfo, and such a
+        comparison skips two utcoffset() calls. Otherwise it is given in the calendar's zone."""
         start = moment.astimezone(self.zone).date()
-        due = self._due.get((start, n))
+        key = (start, n, moment.tzinfo)
+        due = self._due.get(key)
         if due is None:
-            day = start
-            left = n
-            while left > 0:
-                day += timedelta(days=1)
-                if self.is_business_day(day):
-                    left -= 1
-            due = self._due[(start, n)] = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+            day = self.nth_business_day_after(start, n)
+            due = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+            if type(moment.tzinfo) in FIXED_OFFSETS:
+                due = due.astimezone(moment.tzinfo)
+            self._due[key] = due
         return due
+
+
+@functools.cache
+def _shared_calendar(zone: ZoneInfo, weekend: frozenset[int], country: str | None, subdiv: str | None):
+    """One calendar, and so one due-date cache, per time zone, weekend and holiday region."""
+    return BusinessCalendar(zone, weekend, country, subdiv)
 
 
 def business_calendar(zone: ZoneInfo, terms: SlaTerms, country: str | None, subdiv: str | None, year: int):
@@ -347,7 +377,7 @@ def business_calendar(zone: ZoneInfo, terms: SlaTerms, country: str | None, subd
     if not terms.public_holidays:
         country = subdiv = None
     holiday_dates(country, subdiv, year)  # fail early on an unknown country or subdivision
-    return BusinessCalendar(zone, terms.weekend, country, subdiv)
+    return _shared_calendar(zone, terms.weekend, country, subdiv)
 
 
 # ------------------------------------------------------------ ticket timeline

@@ -127,6 +127,19 @@ def test_business_days_cross_the_year_end():
     assert cal.end_of_business_day_after(moment, 3) == datetime(2027, 1, 6, tzinfo=ZoneInfo("America/New_York"))
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 260, 520, 600])
+def test_nth_business_day_matches_a_day_by_day_count(n):
+    # The calendar looks business days up in a table of two years and walks on past it; either
+    # way it must agree with counting weekdays that are not US holidays one day at a time.
+    cal = BusinessCalendar(ZoneInfo("America/New_York"), frozenset({5, 6}), "US")
+    for start in (date(2026, 1, 1), date(2026, 7, 2), date(2026, 12, 31), date(2027, 6, 30)):
+        day, left = start, n
+        while left:
+            day += timedelta(days=1)
+            left -= day.weekday() < 5 and day not in holiday_dates("US", None, day.year)
+        assert cal.nth_business_day_after(start, n) == day, (start, n)
+
+
 def test_entitlements_show_the_sla_targets_of_each_package(policy):
     contract = make_contract(packages=[("px", "expert", ["a"]), ("pf", "fundamentals", ["f"])])
     view = build_view(contract, policy)

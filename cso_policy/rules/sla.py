@@ -112,9 +112,10 @@ def _breach_violation(record: Ticket, view: ContractView, pool: Pool, breach: Br
         measured = f"target {target.text}, actual {duration_text(breach.actual_seconds)} from {start} to {stop}"
     else:
         local = view.local_date(breach.origin).isoformat()
+        due = breach.due.astimezone(view.zone)  # the local midnight ending the last business day
         measured = (
             f"target {target.text} after the local date {local} of {start}, due by the end of "
-            f"{breach.due.date() - timedelta(days=1)} ({_at(breach.due)}); "
+            f"{due.date() - timedelta(days=1)} ({_at(due)}); "
             f"actual {stop}"
         )
     message = (
