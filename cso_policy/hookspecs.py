@@ -59,7 +59,10 @@ def cso_policy_record_sources():
     ``read(path, options)`` returning an iterator of ``(file, line, obj)``
     triples: ``obj`` is a dict in the record format of SPEC §2 (with ``kind``),
     or :class:`cso_policy.evaluator.BadLine` for input it could not decode.
-    ``file``/``line`` are where the record came from, for findings.
+    ``file``/``line`` are where the record came from, for findings. A timestamp
+    is an ISO 8601 string with a UTC offset or ``Z``, or an aware ``datetime``;
+    one in a zone with daylight saving time is kept at its instant with that
+    instant's fixed offset.
 
     Not firstresult: every plugin's sources are collected; names are unique.
 

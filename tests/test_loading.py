@@ -278,6 +278,10 @@ VALID = [work("w1", "2026-01-05", 1), delivery("d1", "2026-01-05", "customer_acc
         (ticket("t1", "2026-03-02T10:00:00Z", updates=["2026-03-02T11:00:00"]),
          "$.updates[0]: timestamp '2026-03-02T11:00:00' has no UTC offset (add Z or +hh:mm)"),
         (ticket("t1", "2026-03-02T10:00:00Z", channel="fax"), "$.channel: expected one of web, chat, phone, messaging, email"),
+        (ticket("t1", "2026-03-02T10:00:00Z", resolved_at="2026-03-02T25:00:00Z"),
+         "$.resolved_at: expected an ISO 8601 timestamp, got '2026-03-02T25:00:00Z'"),
+        (ticket("t1", "2026-03-02T10:00:00 +05:00"),
+         "$.opened_at: expected an ISO 8601 timestamp, got '2026-03-02T10:00:00 +05:00'"),
         (work("w9", "2026-01-05", "5"), "$.hours: expected a number, got '5'"),
         (work("w9", "2026-01-05T09:00:00", 5), "$.date: expected a date (YYYY-MM-DD), got '2026-01-05T09:00:00'"),
         ({**work("w9", "2026-01-05", 5), "colour": "blue"}, "$: unknown field(s): colour"),
@@ -290,7 +294,7 @@ VALID = [work("w1", "2026-01-05", 1), delivery("d1", "2026-01-05", "customer_acc
         (invoice("i9", "tip"), "$.item: expected one of overage_hours, additional_service, expense, surcharge, deliverable"),
     ],
     ids=["broken-json", "not-an-object", "no-kind", "unknown-kind", "severity", "naive-timestamp",
-         "naive-update", "channel", "hours-string", "date-time-as-date", "unknown-field", "missing-field",
+         "naive-update", "channel", "hour-25", "space-before-offset", "hours-string", "date-time-as-date", "unknown-field", "missing-field",
          "naive-approval", "unknown-service", "unknown-deliverable", "bad-period", "bad-invoice-item"],
 )
 def test_invalid_record_names_file_line_and_field(line, problem):

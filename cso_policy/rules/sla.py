@@ -182,8 +182,9 @@ def rca(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     subdivision (I-4). P3 has no RCA target (N/A)."""
     found = _breaches(record, view, pool, audit, "rca")
     contract = contract_sla(view)
-    measured = ticket_sla(record, view, pool, audit) is not None
-    if not measured or contract.calendar_error is None or contract.calendar_reported:
+    if contract is None or contract.calendar_error is None or contract.calendar_reported:
+        return found
+    if ticket_sla(record, view, pool, audit) is None:  # no enhanced SLA: no RCA to measure
         return found
     contract.calendar_reported = True
     return (found or []) + [
