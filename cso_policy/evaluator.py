@@ -19,7 +19,7 @@ from .errors import ConfigError, CsoPolicyError
 from .convert import StructureError, structure_record
 from .model import Contract, Finding, Record, Violation
 from .policy import PolicyRegistry
-from .rule import Rule
+from .rule import Gate, Rule
 
 INVALID = "input.invalid_record"
 UNKNOWN = "input.unknown_reference"
@@ -79,12 +79,16 @@ class Evaluator:
         self.findings: list[Finding] = []
 
     @staticmethod
-    def _index(rules: list[Rule]) -> dict[str, tuple[Rule, ...]]:
-        by_kind: dict[str, list[Rule]] = {}
+    def _index(rules: list[Rule]) -> dict[str, tuple[tuple[Gate | None, tuple[Rule, ...]], ...]]:
+        """kind -> (gate, rules) groups: the ungated rules, then the rules of each gate."""
+        by_kind: dict[str, dict[Gate | None, list[Rule]]] = {}
         for r in rules:
             for kind in r.kinds:
-                by_kind.setdefault(kind, []).append(r)
-        return {kind: tuple(rs) for kind, rs in by_kind.items()}
+                groups = by_kind.setdefault(kind, {None: []})
+                groups.setdefault(r.gate, []).append(r)
+        return {
+            kind: tuple((gate, tuple(rs)) for gate, rs in groups.items() if rs) for kind, groups in by_kind.items()
+        }
 
     def rule_failed(self, r: Rule, where: str, exc: BaseException, record: Record | None = None) -> None:
         """A rule raised: report it once as plugin.error and run on without that rule."""
@@ -167,14 +171,23 @@ class Evaluator:
             if not self.valid_for_policy(record, view):
                 continue
             ledger.observe(record, view, pool)
-            for r in self.by_kind.get(record.kind, ()):
-                try:
-                    found = r.check(record, view, pool, audit)
-                    if found:
-                        for v in found:
-                            self.emit(r.id, v, view)
-                except Exception as exc:  # a rule's bug is reported, not a crash
-                    self.rule_failed(r, "check", exc, record)
+            for gate, rules in self.by_kind.get(record.kind, ()):
+                if gate is not None:
+                    try:
+                        if not gate(record, view, pool, audit):
+                            continue
+                    except Exception as exc:  # the gate's rules cannot run on this record or later ones
+                        for r in rules:
+                            self.rule_failed(r, "gate", exc, record)
+                        continue
+                for r in rules:
+                    try:
+                        found = r.check(record, view, pool, audit)
+                        if found:
+                            for v in found:
+                                self.emit(r.id, v, view)
+                    except Exception as exc:  # a rule's bug is reported, not a crash
+                        self.rule_failed(r, "check", exc, record)
 
     def resolved_without_pool(self, record: Record, view: ContractView) -> bool:
         """A record without a pool is fine only if it names no LOB or package (an expense)."""

@@ -29,6 +29,10 @@ def cso_policy_rules():
     once after the last record; both yield :class:`cso_policy.model.Violation`.
     Rule ids are unique across all plugins; keep any run state in
     ``audit.state``, ``contract.state`` or ``pool.state``, never on the rule.
+    Rules that read one shared measurement of a record may name the same
+    ``gate(record, contract, pool, audit) -> bool`` (``@rule(..., gate=fn)``):
+    it runs once per record for all of them, and their checks run only when
+    it returns true.
 
     Not firstresult: every plugin's rules are collected.
 

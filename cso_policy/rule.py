@@ -5,6 +5,12 @@ A :class:`Rule` names what it checks (id, title, clause, level) and how:
 ``kinds``; ``finish(audit)`` runs once after the last record. Both yield
 :class:`~cso_policy.model.Violation`. Run state lives in the audit (its ledger
 and ``audit.state``), never on the rule.
+
+Rules that read one shared measurement of a record (the SLA clocks of a ticket)
+can name the same ``gate(record, contract, pool, audit) -> bool``: the evaluator
+calls it once per record for all of them and runs their checks only when it
+returns true. The gate does the shared work (and may keep it in ``audit.state``);
+when nothing is wrong, which is most records, none of the checks is called.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
 
 Check = Callable[["Record", "ContractView", "Pool | None", "Audit"], Iterable[Violation] | None]
 Finish = Callable[["Audit"], Iterable[Violation] | None]
+Gate = Callable[["Record", "ContractView", "Pool | None", "Audit"], bool]
 
 
 @frozen(kw_only=True)
@@ -32,6 +39,7 @@ class Rule:
     kinds: tuple[str, ...] = ()
     check: Check | None = None
     finish: Finish | None = None
+    gate: Gate | None = None
     description: str = ""
     plugin: str | None = None
 
@@ -39,10 +47,19 @@ class Rule:
         # A rule with neither function is raised by the evaluator itself (input.*).
         if self.check is not None and not self.kinds:
             raise ValueError(f"rule {self.id}: a per-record check needs the record kinds it reads")
+        if self.gate is not None and self.check is None:
+            raise ValueError(f"rule {self.id}: a gate decides whether the per-record check runs; there is none")
 
 
 def rule(
-    id: str, title: str, clause: str, level: Level, *, kinds: tuple[str, ...] = (), finish: bool = False
+    id: str,
+    title: str,
+    clause: str,
+    level: Level,
+    *,
+    kinds: tuple[str, ...] = (),
+    finish: bool = False,
+    gate: Gate | None = None,
 ) -> Callable[[Callable], Rule]:
     """Decorator form: ``@rule("sla.response", "...", "Table 8", Level.ERROR, kinds=("ticket",))``.
 
@@ -53,7 +70,14 @@ def rule(
     def wrap(fn: Callable) -> Rule:
         role = "finish" if finish else "check"
         return Rule(
-            id=id, title=title, clause=clause, level=level, kinds=kinds, description=(fn.__doc__ or "").strip(), **{role: fn}
+            id=id,
+            title=title,
+            clause=clause,
+            level=level,
+            kinds=kinds,
+            gate=gate,
+            description=(fn.__doc__ or "").strip(),
+            **{role: fn},
         )
 
     return wrap

@@ -229,6 +229,82 @@ def test_rule_that_raises_is_reported_once_and_skipped(workspace):
     assert any(f["rule"] == "entitlement.not_included" for f in report["findings"])
 
 
+GATED_RULES = """
+from cso_policy.model import Level, Violation
+from cso_policy.rule import rule
+
+def long_entry(record, contract, pool, audit):
+    audit.state["gate_calls"] = audit.state.get("gate_calls", 0) + 1
+    return record.hours >= 2
+
+@rule("acme.long_a", "Long entry A", "-", Level.INFO, kinds=("work",), gate=long_entry)
+def long_a(record, contract, pool, audit):
+    yield Violation(record=record, message="a")
+
+@rule("acme.long_b", "Long entry B", "-", Level.INFO, kinds=("work",), gate=long_entry)
+def long_b(record, contract, pool, audit):
+    yield Violation(record=record, message="b")
+
+@rule("acme.gate_calls", "Gate calls", "-", Level.INFO, finish=True)
+def gate_calls(audit):
+    yield Violation(message=f"gate called {audit.state.get('gate_calls', 0)} times")
+
+@hookimpl
+def cso_policy_rules():
+    return [long_a, long_b, gate_calls]
+"""
+
+
+def test_rules_sharing_a_gate_run_only_when_it_opens_and_it_runs_once_per_record(workspace):
+    # w1 is 2 h, w2 is 1 h: the gate is asked once for each record (2 calls, not 4) and only
+    # w1 reaches the two rules behind it.
+    _plugin(workspace, "gated", GATED_RULES)
+    result, report = _audit(["--plugin", str(workspace / "gated.py")], workspace)
+    assert result.exit_code == 1, result.output
+    found = sorted((f["rule"], f["record"]) for f in report["findings"] if f["rule"].startswith("acme."))
+    assert found == [("acme.gate_calls", None), ("acme.long_a", "w1"), ("acme.long_b", "w1")]
+    assert [f["message"] for f in report["findings"] if f["rule"] == "acme.gate_calls"] == ["gate called 2 times"]
+
+
+def test_gate_that_raises_is_reported_for_each_of_its_rules_and_skips_them(workspace):
+    _plugin(workspace, "badgate", """
+        from cso_policy.model import Level, Violation
+        from cso_policy.rule import rule
+
+        def broken(record, contract, pool, audit):
+            raise KeyError("hours")
+
+        @rule("acme.long_a", "Long entry A", "-", Level.INFO, kinds=("work",), gate=broken)
+        def long_a(record, contract, pool, audit):
+            yield Violation(record=record, message="a")
+
+        @rule("acme.long_b", "Long entry B", "-", Level.INFO, kinds=("work",), gate=broken)
+        def long_b(record, contract, pool, audit):
+            yield Violation(record=record, message="b")
+
+        @hookimpl
+        def cso_policy_rules():
+            return [long_a, long_b]
+    """)
+    result, report = _audit(["--plugin", str(workspace / "badgate.py")], workspace)
+    errors = sorted(f["message"] for f in report["findings"] if f["rule"] == "plugin.error")
+    assert errors == [
+        "plugin badgate: rule acme.long_a gate raised KeyError: 'hours' at record w1 (" + str(workspace / "records.jsonl") + ":1); "
+        "the rule was skipped for the rest of the run",
+        "plugin badgate: rule acme.long_b gate raised KeyError: 'hours' at record w1 (" + str(workspace / "records.jsonl") + ":1); "
+        "the rule was skipped for the rest of the run",
+    ]
+    assert any(f["rule"] == "entitlement.not_included" for f in report["findings"])
+
+
+def test_a_gate_needs_a_check_to_guard():
+    from cso_policy.model import Level
+    from cso_policy.rule import Rule
+
+    with pytest.raises(ValueError, match="rule acme.x: a gate decides whether the per-record check runs"):
+        Rule(id="acme.x", title="x", clause="-", level=Level.INFO, finish=lambda audit: (), gate=lambda *a: True)
+
+
 def test_hook_that_raises_is_reported(workspace):
     _plugin(workspace, "badhook", """
         @hookimpl
