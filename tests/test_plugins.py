@@ -234,8 +234,7 @@ from cso_policy.model import Level, Violation
 from cso_policy.rule import rule
 
 def long_entry(record, contract, pool, audit):
-    audit.state["gate_calls"] = audit.state.get("gate_calls", 0) + 1
-    return record.hours >= 2
+    GATE_BODY
 
 @rule("acme.long_a", "Long entry A", "-", Level.INFO, kinds=("work",), gate=long_entry)
 def long_a(record, contract, pool, audit):
@@ -255,10 +254,13 @@ def cso_policy_rules():
 """
 
 
+COUNTING_GATE = 'audit.state["gate_calls"] = audit.state.get("gate_calls", 0) + 1; return record.hours >= 2'
+
+
 def test_rules_sharing_a_gate_run_only_when_it_opens_and_it_runs_once_per_record(workspace):
     # w1 is 2 h, w2 is 1 h: the gate is asked once for each record (2 calls, not 4) and only
     # w1 reaches the two rules behind it.
-    _plugin(workspace, "gated", GATED_RULES)
+    _plugin(workspace, "gated", GATED_RULES.replace("GATE_BODY", COUNTING_GATE))
     result, report = _audit(["--plugin", str(workspace / "gated.py")], workspace)
     assert result.exit_code == 1, result.output
     found = sorted((f["rule"], f["record"]) for f in report["findings"] if f["rule"].startswith("acme."))
@@ -267,25 +269,7 @@ def test_rules_sharing_a_gate_run_only_when_it_opens_and_it_runs_once_per_record
 
 
 def test_gate_that_raises_is_reported_for_each_of_its_rules_and_skips_them(workspace):
-    _plugin(workspace, "badgate", """
-        from cso_policy.model import Level, Violation
-        from cso_policy.rule import rule
-
-        def broken(record, contract, pool, audit):
-            raise KeyError("hours")
-
-        @rule("acme.long_a", "Long entry A", "-", Level.INFO, kinds=("work",), gate=broken)
-        def long_a(record, contract, pool, audit):
-            yield Violation(record=record, message="a")
-
-        @rule("acme.long_b", "Long entry B", "-", Level.INFO, kinds=("work",), gate=broken)
-        def long_b(record, contract, pool, audit):
-            yield Violation(record=record, message="b")
-
-        @hookimpl
-        def cso_policy_rules():
-            return [long_a, long_b]
-    """)
+    _plugin(workspace, "badgate", GATED_RULES.replace("GATE_BODY", 'raise KeyError("hours")'))
     result, report = _audit(["--plugin", str(workspace / "badgate.py")], workspace)
     errors = sorted(f["message"] for f in report["findings"] if f["rule"] == "plugin.error")
     assert errors == [
