@@ -93,7 +93,7 @@ class ContractView:
     state: dict = field(factory=dict)
     # the term's bounds in each UTC offset seen (few): a moment compares fast with a bound that
     # shares its tzinfo object, and every ticket is checked
-    _term_in: dict = field(factory=dict, repr=False)
+    _term_in: dict = field(init=False, factory=dict, repr=False)
 
     @property
     def id(self) -> str:

@@ -325,7 +325,7 @@ class BusinessCalendar:
     # (local date, n, tzinfo) -> due, and year -> business days as ordinals (that year and the
     # next): every resolved P1/P2 ticket asks for a due date
     _due: dict = field(factory=dict, eq=False, repr=False)
-    _business: dict = field(factory=dict, eq=False, repr=False)
+    _business: dict = field(init=False, factory=dict, eq=False, repr=False)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() not in self.weekend and day not in holiday_dates(self.country, self.subdiv, day.year)
