@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from attrs import define, field
 
 from .calendar import ContractCalendar
+from .convert import FIXED_OFFSETS
 from .errors import ConfigError
 from .model import Contract, Impact, Package, Record
 from .policy import Cell, Policy
@@ -115,9 +116,12 @@ class ContractView:
 
     def in_term(self, moment: datetime) -> bool:
         """Whether *moment* falls within the term (its first local midnight to the one after it)."""
-        bounds = self._term_in.get(moment.tzinfo)
+        zone = moment.tzinfo
+        if type(zone) not in FIXED_OFFSETS:
+            # bounds in a zone with DST would share its tzinfo and compare as wall-clock times
+            return self.term_opens <= moment < self.term_closes
+        bounds = self._term_in.get(zone)
         if bounds is None:
-            zone = moment.tzinfo
             bounds = self._term_in[zone] = (self.term_opens.astimezone(zone), self.term_closes.astimezone(zone))
         return bounds[0] <= moment < bounds[1]
 

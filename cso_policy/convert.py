@@ -44,7 +44,7 @@ def _date(value, _type) -> date:
 
 
 def _datetime(value, _type) -> datetime:
-    if type(value) is str:
+    if isinstance(value, str):
         try:
             # ciso8601, not fromisoformat: it keeps one tzinfo object per UTC offset, and
             # datetimes sharing a tzinfo compare and subtract without two utcoffset() calls

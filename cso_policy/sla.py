@@ -586,7 +586,9 @@ def measure(t: Ticket, targets: TierTargets, terms: SlaTerms, calendar, as_of: d
             problems: list[Problem] | None = None) -> TicketSla:
     """All clocks of *t*; open clocks run to *as_of* (not measured when it is None); a clock
     that reads a timestamp out of order is not measured; the RCA needs a calendar.
-    *problems* is timeline_problems(t) when the caller has it already."""
+    *problems* is timeline_problems(t) when the caller has it already. *t* is a ticket as
+    convert structures it: its timestamps have fixed UTC offsets (the fast path adds targets
+    to them as elapsed time)."""
     if problems is None:
         problems = timeline_problems(t)
     if not problems and not t.severity_changes:

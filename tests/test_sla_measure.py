@@ -1,18 +1,19 @@
 """The clocks of one ticket: the all-met fast path agrees with the clock-by-clock measurement,
-and the timestamps it compares carry fixed UTC offsets."""
+and the timestamps it compares carry fixed UTC offsets; term bounds compare instants."""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from cso_policy.context import build_view
 from cso_policy.convert import FIXED_OFFSETS, structure_record
 from cso_policy.policy import PolicyRegistry
 from cso_policy.sla import BREACHED, business_calendar, measure, measure_clocks, sla_terms, timeline_problems
-from tests.conftest import POLICY, POLICY_ROOT, ticket
+from tests.conftest import POLICY, POLICY_ROOT, make_contract, ticket
 
 NEW_YORK = ZoneInfo("America/New_York")
 AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -90,3 +91,24 @@ def test_a_zoneinfo_timestamp_from_an_adapter_keeps_its_instant_with_a_fixed_off
     assert type(t.opened_at.tzinfo) in FIXED_OFFSETS
     assert t.opened_at == moment and t.opened_at.isoformat() == "2026-03-07T12:00:00-05:00"
     assert (t.opened_at + timedelta(hours=24)).astimezone(NEW_YORK) == datetime(2026, 3, 8, 13, 0, tzinfo=NEW_YORK)
+
+
+def test_a_timestamp_in_a_str_subclass_loads():
+    # adapters may hand over strings from their own libraries (str subclasses)
+    class Text(str):
+        pass
+
+    t = structure_record(ticket("t1", Text("2026-03-02T10:00:00Z")))
+    assert t.opened_at == datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+
+
+def test_term_bounds_compare_instants_for_a_zoneinfo_moment():
+    # A Regina contract (UTC-6 all year) whose term opens 2026-11-01 00:00 local = 06:00Z.
+    # 05:30Z is 01:30 EDT in New York, the first of the two 01:30s that night: before the term,
+    # though its wall-clock time is later than the opening's 01:00 EST.
+    view = build_view(make_contract(start=date(2026, 11, 1), timezone="America/Regina"),
+                      PolicyRegistry([POLICY_ROOT]).get(POLICY))
+    before = datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc).astimezone(NEW_YORK)
+    assert not view.in_term(before)
+    assert view.in_term(datetime(2026, 11, 1, 6, 0, tzinfo=timezone.utc).astimezone(NEW_YORK))
+    assert not view.in_term(datetime(2026, 11, 1, 0, 30, tzinfo=timezone(timedelta(hours=-5))))  # 05:30Z
