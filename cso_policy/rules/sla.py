@@ -10,6 +10,7 @@ one call, not four.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from attrs import define, evolve, field
@@ -156,15 +157,11 @@ def _breaches(record, view, pool, audit, clock: str):
 
 # ------------------------------------------------------------ rules
 
+# The four Table 8 clock rules: ticket checks behind the one gate that measures the ticket.
+clock_rule = functools.partial(rule, clause="Table 8", level=Level.ERROR, kinds=("ticket",), gate=clocks_to_report)
 
-@rule(
-    "sla.response",
-    "First response later than the Table 8 target",
-    "Table 8",
-    Level.ERROR,
-    kinds=("ticket",),
-    gate=clocks_to_report,
-)
+
+@clock_rule("sla.response", "First response later than the Table 8 target")
 def response(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """opened_at -> first_response_at (without one: the first update or the resolution, any of
     which is a response) against the response target of the tier and severity. Open tickets
@@ -172,14 +169,7 @@ def response(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     return _breaches(record, view, pool, audit, "response")
 
 
-@rule(
-    "sla.periodic_update",
-    "A gap between updates longer than the Table 8 periodic-update interval",
-    "Table 8",
-    Level.ERROR,
-    kinds=("ticket",),
-    gate=clocks_to_report,
-)
+@clock_rule("sla.periodic_update", "A gap between updates longer than the Table 8 periodic-update interval")
 def periodic_update(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """Every gap between consecutive events of [first response, updates..., resolution] (for an
     open ticket, the last event to --as-of) against the periodic-update interval; one finding
@@ -187,27 +177,13 @@ def periodic_update(record: Ticket, view: ContractView, pool: Pool, audit: Audit
     return _breaches(record, view, pool, audit, "periodic_update")
 
 
-@rule(
-    "sla.resolution",
-    "A non-bug issue resolved later than the Table 8 target",
-    "Table 8",
-    Level.ERROR,
-    kinds=("ticket",),
-    gate=clocks_to_report,
-)
+@clock_rule("sla.resolution", "A non-bug issue resolved later than the Table 8 target")
 def resolution(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """opened_at -> resolved_at for tickets with is_bug false; 'd' is 24 h of elapsed time (I-3)."""
     return _breaches(record, view, pool, audit, "resolution")
 
 
-@rule(
-    "sla.rca",
-    "An RCA delivered after its Table 8 due date",
-    "Table 8",
-    Level.ERROR,
-    kinds=("ticket",),
-    gate=clocks_to_report,
-)
+@clock_rule("sla.rca", "An RCA delivered after its Table 8 due date")
 def rca(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """Due by the end of the Nth business day after the local date of resolution, in the
     contract's time zone; weekends off, public holidays of the contract's country and
