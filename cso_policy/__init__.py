@@ -1,10 +1,58 @@
-"""cso-policy: audit customer-success engagement records against contract terms."""
+"""cso-policy: audit customer-success engagement records against contract terms.
 
-import pluggy
+The public API: everything a plugin (a rule, a record kind, a record source, a report format,
+a policy module) needs is importable from here, and nothing else of the package is promised.
+"""
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .core.calendar import ContractCalendar, Periods
+from .core.context import Audit, ContractView, Pool, Tally
+from .core.kinds import KindObserver, RecordKind
+from .core.model import Contract, Finding, Impact, Level, Package, Record, Violation
+from .core.rule import Example, Rule, fails, passes, rule
+from .core.sections import EntitlementSection
+from .errors import ConfigError, CsoPolicyError
+from .inputs.sources import BadLine, RawRecord, RecordSource
+from .lint.catalogue import LintProblem, LintRule
+from .markers import PROJECT, hookimpl
+from .policy.registry import Policy, PolicyModule, TermsError
+from .reports import Report, ReportFormat
 
-PROJECT = "cso_policy"
-
-hookimpl = pluggy.HookimplMarker(PROJECT)
-"""Marker for hook implementations: ``@hookimpl def cso_policy_rules(): ...``."""
+__all__ = [
+    "Audit",
+    "BadLine",
+    "ConfigError",
+    "Contract",
+    "ContractCalendar",
+    "ContractView",
+    "CsoPolicyError",
+    "EntitlementSection",
+    "Example",
+    "Finding",
+    "Impact",
+    "KindObserver",
+    "Level",
+    "LintProblem",
+    "LintRule",
+    "PROJECT",
+    "Package",
+    "Periods",
+    "Policy",
+    "PolicyModule",
+    "Pool",
+    "RawRecord",
+    "Record",
+    "RecordKind",
+    "RecordSource",
+    "Report",
+    "ReportFormat",
+    "Rule",
+    "Tally",
+    "TermsError",
+    "Violation",
+    "__version__",
+    "fails",
+    "hookimpl",
+    "passes",
+    "rule",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import Finding, Level
+from .core.model import Finding, Level
 
 OK = 0
 FINDINGS = 1

@@ -1,37 +1,54 @@
 """The plugin manager: built-in plugins are registered exactly like third-party ones.
 
-Third-party plugins come from the ``cso_policy`` entry-point group (unless
-``CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD`` is set), from ``--plugin`` and from
-``plugins = [...]`` in ``cso-policy.toml``. A plugin that fails to import is
-recorded as a :class:`PluginProblem` and the run goes on without it.
+Every built-in domain, record source and report format is a default plugin
+(:data:`DEFAULT_PLUGINS`); third-party plugins come from the ``cso_policy`` entry-point group
+(unless ``CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD`` is set), from ``--plugin`` and from
+``plugins = [...]`` in ``cso-policy.toml``. Each run gets a fresh manager. A plugin that fails
+to import, or implements a hook that does not exist (a misspelling), is recorded as a
+:class:`PluginProblem` and the run goes on without it.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
 import os
+import pkgutil
 import sys
 from pathlib import Path
 
 import pluggy
 from attrs import frozen
 
-from . import PROJECT, hookspecs
+from . import hookspecs
+from .markers import PROJECT
 
-DEFAULT_PLUGINS = (
-    "cso_policy.rules.entitlement",
-    "cso_policy.rules.billing",
-    "cso_policy.rules.expansion",
-    "cso_policy.rules.sla",
-    "cso_policy.rules.inputs",
-    "cso_policy.sources",
-    "cso_policy.reporters",
-    "cso_policy.formats",
-    "cso_policy.waivers",
-    "cso_policy.policy",
+DOMAINS = (
+    "cso_policy.domains.entitlement",
+    "cso_policy.domains.expansion",
+    "cso_policy.domains.sla",
+    "cso_policy.domains.inputs",
+    "cso_policy.domains.waivers",
 )
+SOURCES = ("cso_policy.inputs.jsonl",)
+POLICIES = ("cso_policy.policy",)
+
+
+def _report_formats() -> tuple[str, ...]:
+    """Every module of ``cso_policy.reports`` that adds a format (adding one is adding a module)."""
+    from . import reports
+
+    found = []
+    for info in pkgutil.iter_modules(reports.__path__):
+        module = importlib.import_module(f"{reports.__name__}.{info.name}")
+        if hasattr(module, "cso_policy_report_formats"):
+            found.append(module.__name__)
+    return tuple(sorted(found))
+
+
+DEFAULT_PLUGINS = DOMAINS + SOURCES + _report_formats() + POLICIES
 
 ENTRY_POINT_GROUP = PROJECT
 DISABLE_AUTOLOAD_ENV = "CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD"
@@ -70,6 +87,19 @@ class PluginManager(pluggy.PluginManager):
             return PluginInfo(name, "builtin")
         return self.info.get(name, PluginInfo(name, "registered"))
 
+    def check_hooks(self) -> None:
+        """pluggy's ``check_pending()``: a plugin implementing a hook that no spec declares
+        (``cso_policy_rule`` for ``cso_policy_rules``) is a problem, and it is unregistered so
+        that nothing of it half-runs."""
+        while True:
+            try:
+                self.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self.get_name(exc.plugin) or repr(exc.plugin)
+                self.unregister(exc.plugin)
+                self.problems.append(PluginProblem(name, "hooks", str(exc).replace("\n", " ")))
+
 
 def get_plugin_manager(*, load_entrypoints: bool = False) -> PluginManager:
     """A fresh manager with the hook specs and the default plugins (no global state)."""
@@ -79,7 +109,15 @@ def get_plugin_manager(*, load_entrypoints: bool = False) -> PluginManager:
         pm.register(importlib.import_module(name), name=name)
     if load_entrypoints:
         load_entrypoint_plugins(pm)
+    pm.check_hooks()
     return pm
+
+
+@functools.cache
+def builtin_policy_modules() -> dict:
+    """name -> PolicyModule of the built-in domains (for loading policies outside a run)."""
+    pm = get_plugin_manager()
+    return {m.name: m for found in pm.hook.cso_policy_policy_modules() for m in found}
 
 
 def load_entrypoint_plugins(pm: PluginManager) -> None:

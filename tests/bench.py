@@ -121,9 +121,9 @@ def phase_parse(path: Path) -> dict:
 
 
 def phase_audit(path: Path) -> dict:
-    from cso_policy.app import Catalogue, audit
+    from cso_policy.core.pipeline import Catalogue, audit
     from cso_policy.plugins import get_plugin_manager
-    from cso_policy.workspace import RecordInput, load_contracts
+    from cso_policy.inputs.workspace import RecordInput, load_contracts
 
     t0 = time.perf_counter()
     cat = Catalogue.from_plugins(get_plugin_manager())

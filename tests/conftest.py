@@ -19,17 +19,18 @@ from click.testing import CliRunner
 from dateutil.relativedelta import relativedelta
 from pyfakefs.helpers import get_uid, set_uid
 
-from cso_policy import app, convert
-from cso_policy.app import Catalogue
-from cso_policy.model import Contract, Finding, Overage, Package, Term
+from cso_policy import testing
+from cso_policy.core import pipeline as app, convert
+from cso_policy.core.pipeline import Catalogue
+from cso_policy.core.model import Contract, Finding, Overage, Package, Term
 from cso_policy.plugins import get_plugin_manager
-from cso_policy.policy import builtin_policy_root
-from cso_policy.workspace import RecordInput
+from cso_policy.policy.registry import builtin_policy_root
+from cso_policy.inputs.workspace import RecordInput
 
 # cattrs registers hooks for pathlib.Path when a converter is built; under pyfakefs ``Path`` is a
 # fake, so build (and cache) the converter and record structurers before any fake file system.
 convert.converter()
-convert.record_structurers()
+testing._default_structurer()
 # Likewise the time zones the tests use: ZoneInfo keeps a weak cache, so holding the instances
 # here means a contract's time zone resolves without reading tz files inside pyfakefs.
 ZONES = [ZoneInfo(name) for name in ("America/New_York", "Europe/London", "UTC")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from cso_policy.model import Overage
+from cso_policy.core.model import Overage
 from tests.conftest import (
     audit_records,
     delivery,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from cso_policy.calendar import PERIOD_KINDS, ContractCalendar
+from cso_policy.core.calendar import PERIOD_KINDS, ContractCalendar
 from cso_policy.errors import ConfigError
 
 

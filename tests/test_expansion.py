@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from attrs import evolve
 
-from cso_policy import app
-from cso_policy.entitlements import entitlement_table
-from cso_policy.expansion import expansion_terms
-from cso_policy.model import ExpansionPurchase
-from cso_policy.policy import builtin_policy_root, load_policy
-from cso_policy.workspace import RecordInput
+from cso_policy.core import pipeline as app
+from cso_policy.cli.entitlements import package_sections
+from cso_policy.domains.expansion.terms import expansion_terms
+from cso_policy.core.model import ExpansionPurchase
+from cso_policy.policy.registry import builtin_policy_root, load_policy
+from cso_policy.inputs.workspace import RecordInput
 from tests.conftest import CONTRACT, audit_records, catalogue, make_contract, of, only, work, write_records
 
 NOT_ELIGIBLE = "expansion.not_eligible"
@@ -428,7 +428,7 @@ def test_entitlements_show_deployments_scopes_and_days_left():
                xwork("w1", "2026-02-03", 20), xwork("w2", "2026-05-05", 12.5, "xs-2"), xwork("w3", "2026-05-06", 4, "xs-2")]
     moment = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
     _, views = audit_views(c, records, as_of=moment)
-    x = entitlement_table(views[CONTRACT], moment)["packages"][0]["expansion"]
+    x = package_sections(catalogue(), views[CONTRACT], moment)[0][0]["expansion"]
     # Expert: 2 intermediate deployments of 60 h, plus 1 purchase of 40 h at renewal.
     assert x["pack"] == "intermediate"
     assert x["deployments"] == {"included": 2, "purchased": 1, "used": 2}
@@ -445,7 +445,7 @@ def test_entitlements_show_deployments_scopes_and_days_left():
 )
 def test_days_left_before_expansion_hours_lapse(moment, days):
     _, views = audit_views(contract(), [], as_of=moment)
-    assert entitlement_table(views[CONTRACT], moment)["packages"][0]["expansion"]["lapse"]["days_left"] == days
+    assert package_sections(catalogue(), views[CONTRACT], moment)[0][0]["expansion"]["lapse"]["days_left"] == days
 
 
 def test_entitlements_cli_prints_expansion(runner, tmp_path):

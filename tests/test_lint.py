@@ -29,10 +29,10 @@ from click.testing import CliRunner
 
 import cso_policy
 import cso_policy.cli as cli
-from cso_policy.convert import converter
-from cso_policy.lint import LINT_RULES
+from cso_policy.core.convert import converter
 from cso_policy.plugins import DISABLE_AUTOLOAD_ENV
-from cso_policy.policy import builtin_policy_root
+from tests.conftest import catalogue
+from cso_policy.policy.registry import builtin_policy_root
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY_ROOT = builtin_policy_root()
@@ -87,12 +87,17 @@ def line_of(text: str, start: str) -> int:
 # ------------------------------------------------------------------ fixtures
 
 
+# every module of the command line that builds click.Path options, then the group that adds them
+CLI_MODULES = [importlib.import_module(f"cso_policy.cli.{name}") for name in (
+    "run", "audit", "explain", "rules", "entitlements", "policies", "lint", "plugins")] + [cli]
+
+
 def pytest_generate_tests(metafunc):
     """Every test on the fake fs reloads cso_policy.cli there: its click.Path(path_type=Path)
     options hold the real pathlib.Path class, which cannot be built while pyfakefs patches
     pathlib. Tests therefore call ``cli.main`` (looked up after the reload), never a saved ``main``."""
     if "fs" in metafunc.fixturenames:
-        metafunc.parametrize("fs", [[None, [cli]]], indirect=True, ids=["fakefs"])
+        metafunc.parametrize("fs", [[None, CLI_MODULES]], indirect=True, ids=["fakefs"])
 
 
 def expose_real_dirs(fs) -> None:
@@ -564,7 +569,7 @@ def test_sarif_format_validates_against_the_sarif_2_1_0_schema(policies):
     assert log["version"] == "2.1.0"
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert sorted(r["id"] for r in rules) == sorted(LINT_RULES)
+    assert sorted(r["id"] for r in rules) == sorted(catalogue().lint_rules)
     by_rule = {r["ruleId"]: r for r in run["results"]}
     for r in run["results"]:
         assert rules[r["ruleIndex"]]["id"] == r["ruleId"]

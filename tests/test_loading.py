@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from cso_policy import app
+from cso_policy.core import pipeline as app
 from cso_policy.cli import main
 from cso_policy.errors import ConfigError
-from cso_policy.workspace import load_contracts, load_workspace
+from cso_policy.inputs.workspace import load_contracts, load_workspace
 from tests.conftest import (
     NON_ROOT,
     add_real_data,
@@ -268,10 +268,10 @@ VALID = [work("w1", "2026-01-05", 1), delivery("d1", "2026-01-05", "customer_acc
     [
         ("{not json", "$: invalid JSON"),
         ('[1, 2]', "$: expected an object, got [1, 2]"),
-        ('{"id": "x", "contract": "C-1"}', "$.kind: required field missing (one of work, delivery, ticket, "
-                                           "expense, expansion_scope, invoice_line)"),
-        ('{"kind": "timesheet", "id": "x", "contract": "C-1"}', "$.kind: expected one of work, delivery, ticket, "
-                                                                "expense, expansion_scope, invoice_line, got 'timesheet'"),
+        ('{"id": "x", "contract": "C-1"}', "$.kind: required field missing (one of delivery, expansion_scope, "
+                                           "expense, invoice_line, ticket, work)"),
+        ('{"kind": "timesheet", "id": "x", "contract": "C-1"}', "$.kind: expected one of delivery, expansion_scope, "
+                                                                "expense, invoice_line, ticket, work, got 'timesheet'"),
         (ticket("t1", "2026-03-02T10:00:00Z", severity="P4"), "$.severity: expected one of P1, P2, P3"),
         (ticket("t1", "2026-03-02T10:00:00"),
          "$.opened_at: timestamp '2026-03-02T10:00:00' has no UTC offset (add Z or +hh:mm)"),
@@ -303,7 +303,7 @@ def test_invalid_record_names_file_line_and_field(line, problem):
     assert f.impact is None
     assert f.source.endswith("records.jsonl:3")
     assert f"records.jsonl:3 {problem}" in f.message
-    assert str(f.level) == "error" and f.clause == "SPEC §2"
+    assert str(f.level) == "error" and f.clause == "record format"
     assert findings == [f]  # the valid records have nothing to report
 
 

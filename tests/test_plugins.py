@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cso_policy import hookspecs
 from cso_policy.cli import main
 from cso_policy.plugins import DISABLE_AUTOLOAD_ENV, get_plugin_manager, load_local_plugins
-from cso_policy.policy import builtin_policy_root
+from cso_policy.policy.registry import builtin_policy_root
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("cso_policy_"))
@@ -60,8 +60,7 @@ def _plugin(folder: Path, name: str, body: str) -> Path:
 
 
 WEEKEND_RULE = """
-from cso_policy.model import Level, Violation
-from cso_policy.rule import rule
+from cso_policy import Level, Violation, rule
 
 @rule("acme.weekend_work", "Work on a weekend", "Addendum B", Level.WARNING, kinds=("work",))
 def weekend(record, contract, pool, audit):
@@ -110,7 +109,7 @@ def test_cso_policy_rules_plugin_rule_reports_and_names_its_plugin(workspace):
 
 def test_cso_policy_record_sources_reads_its_own_format(workspace):
     _plugin(workspace, "tsv_source", """
-        from cso_policy.sources import RecordSource
+        from cso_policy.inputs.sources import RecordSource
 
         def read(path, options):
             for n, row in enumerate(path.read_text().splitlines(), start=1):
@@ -136,7 +135,7 @@ def test_cso_policy_record_sources_reads_its_own_format(workspace):
 
 def test_cso_policy_report_formats_adds_a_format(workspace):
     _plugin(workspace, "tsvfmt", """
-        from cso_policy.reporters import ReportFormat
+        from cso_policy.reports import ReportFormat
 
         def write(report, stream):
             for f in report.findings:
@@ -183,7 +182,7 @@ def test_cso_policy_adjust_finding_suppresses_and_replaces(workspace):
     _plugin(workspace, "acme", WEEKEND_RULE)
     _plugin(workspace, "adjust", """
         import attrs
-        from cso_policy.model import Level
+        from cso_policy import Level
 
         @hookimpl
         def cso_policy_adjust_finding(finding, audit):
@@ -211,8 +210,8 @@ def test_plugin_that_fails_to_import_is_reported_and_other_findings_kept(workspa
 
 def test_rule_that_raises_is_reported_once_and_skipped(workspace):
     _plugin(workspace, "buggy", """
-        from cso_policy.model import Level
-        from cso_policy.rule import rule
+        from cso_policy import Level
+        from cso_policy.core.rule import rule
 
         @rule("buggy.crash", "Crashes", "-", Level.ERROR, kinds=("work",))
         def crash(record, contract, pool, audit):
@@ -230,8 +229,7 @@ def test_rule_that_raises_is_reported_once_and_skipped(workspace):
 
 
 GATED_RULES = """
-from cso_policy.model import Level, Violation
-from cso_policy.rule import rule
+from cso_policy import Level, Violation, rule
 
 def long_entry(record, contract, pool, audit):
     GATE_BODY
@@ -282,8 +280,8 @@ def test_gate_that_raises_is_reported_for_each_of_its_rules_and_skips_them(works
 
 
 def test_a_gate_needs_a_check_to_guard():
-    from cso_policy.model import Level
-    from cso_policy.rule import Rule
+    from cso_policy import Level
+    from cso_policy.core.rule import Rule
 
     with pytest.raises(ValueError, match="rule acme.x: a gate decides whether the per-record check runs"):
         Rule(id="acme.x", title="x", clause="-", level=Level.INFO, finish=lambda audit: (), gate=lambda *a: True)

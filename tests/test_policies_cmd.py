@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import cso_policy.cli as cli
-from cso_policy.policy import builtin_policy_root
+from cso_policy.policy.registry import builtin_policy_root
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = "examples/policies"

@@ -452,7 +452,7 @@ def test_several_formats_without_output_dir_is_a_usage_error(runner, ws):
 
 def test_progress_counts_files_and_records_on_stderr(capsys):
     # two files of 3 and 2 records: the last line says file 2/2 and 5 records
-    from cso_policy.cli import progress_streams
+    from cso_policy.cli.run import progress_streams
 
     streams = progress_streams([iter([("a", i, {}) for i in range(3)]), iter([("b", i, {}) for i in range(2)])])
     assert sum(1 for s in streams for _ in s) == 5

@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cso_policy.context import build_view
-from cso_policy.convert import FIXED_OFFSETS, structure_record
-from cso_policy.policy import PolicyRegistry
-from cso_policy.sla import BREACHED, business_calendar, measure, measure_clocks, sla_terms, timeline_problems
+from cso_policy.core.context import build_view
+from cso_policy.core.convert import FIXED_OFFSETS
+from cso_policy.testing import structure_record
+from cso_policy.policy.registry import PolicyRegistry
+from cso_policy.domains.sla.business_days import business_calendar
+from cso_policy.domains.sla.clocks import BREACHED, measure, measure_clocks, timeline_problems
+from cso_policy.domains.sla.terms import sla_terms
 from tests.conftest import POLICY, POLICY_ROOT, make_contract, ticket
 
 NEW_YORK = ZoneInfo("America/New_York")

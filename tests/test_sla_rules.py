@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from attrs import evolve
 
-from cso_policy import app
-from cso_policy.model import Contract
-from cso_policy.rules.sla import invalid_timeline
-from cso_policy.workspace import RecordInput
+from cso_policy.core import pipeline as app
+from cso_policy.core.model import Contract
+from cso_policy.domains.sla.rules import invalid_timeline
+from cso_policy.inputs.workspace import RecordInput
 from tests.conftest import POLICY_ROOT, audit_records, catalogue, make_contract, of, only, ticket, write_records
 
 RESPONSE = "sla.response"

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cso_policy.context import build_view
-from cso_policy.entitlements import pool_table, write_entitlements
+from cso_policy.core.context import build_view
+from cso_policy.cli.entitlements import write_entitlements
+from cso_policy.domains.sla.show import targets_table
 from cso_policy.errors import ConfigError
-from cso_policy.policy import PolicyRegistry, load_policy
-from cso_policy.sla import BusinessCalendar, holiday_dates, sla_problems, sla_terms
-from tests.conftest import POLICY, POLICY_ROOT, make_contract
+from cso_policy.policy.registry import PolicyRegistry, load_policy
+from cso_policy.domains.sla.business_days import BusinessCalendar, holiday_dates
+from cso_policy.domains.sla.terms import sla_problems, sla_terms
+from tests.conftest import catalogue, POLICY, POLICY_ROOT, make_contract
 
 H = timedelta(hours=1)
 FOLDER = POLICY_ROOT / "liveperson-cso" / "1.0"
@@ -35,7 +37,7 @@ def edited_policy(tmp_path: Path, old: str, new: str, file: str = "sla.toml"):
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return load_policy(folder)
+    return folder
 
 
 def test_table8_targets_are_loaded_with_their_units(policy):
@@ -70,23 +72,23 @@ def test_manifest_readings_name_sla_parameters_that_exist(policy):
 
 def test_day_hours_is_a_policy_parameter(tmp_path):
     # with day_hours = 8, Premier P2 resolution "3 days" becomes 24 h
-    p = edited_policy(tmp_path, "day_hours = 24", "day_hours = 8")
-    assert sla_terms(p).targets("premier")["P2"].resolution.delta == 24 * H
+    folder = edited_policy(tmp_path, "day_hours = 24", "day_hours = 8")
+    assert sla_terms(load_policy(folder)).targets("premier")["P2"].resolution.delta == 24 * H
 
 
 def test_enhanced_tiers_must_agree_with_entitlement_support(tmp_path):
     # Table 6 in entitlement.toml gives Fundamentals enhanced SLAs, sla.toml does not
-    p = edited_policy(tmp_path, 'enhanced_sla = { foundations = "–", fundamentals = "–"',
+    folder = edited_policy(tmp_path, 'enhanced_sla = { foundations = "–", fundamentals = "–"',
                       'enhanced_sla = { foundations = "–", fundamentals = "Included"', file="entitlement.toml")
     with pytest.raises(ConfigError, match=r"sla\.toml \$\.enhanced_tiers: .* differs from entitlement\.toml"):
-        sla_terms(p)
+        load_policy(folder)  # a policy's modules are checked when it is loaded
 
 
 def test_enhanced_tiers_and_targets_must_name_the_same_tiers(tmp_path):
-    p = edited_policy(tmp_path, 'enhanced_tiers = ["premier", "expert", "strategic"]',
+    folder = edited_policy(tmp_path, 'enhanced_tiers = ["premier", "expert", "strategic"]',
                       'enhanced_tiers = ["expert", "strategic"]')
     with pytest.raises(ConfigError, match=r"\$\.targets: expected targets for exactly the enhanced tiers"):
-        sla_terms(p)
+        load_policy(folder)  # a policy's modules are checked when it is loaded
 
 
 def test_sla_problems_for_lint(policy):
@@ -98,15 +100,15 @@ def test_sla_problems_for_lint(policy):
 
 
 def test_a_target_needs_exactly_one_unit(tmp_path):
-    p = edited_policy(tmp_path, "response = { hours = 1 }", "response = { hours = 1, days = 1 }")
+    folder = edited_policy(tmp_path, "response = { hours = 1 }", "response = { hours = 1, days = 1 }")
     with pytest.raises(ConfigError, match=r"\$\.targets\.premier\.P1\.response: expected exactly one of hours, days"):
-        sla_terms(p)
+        load_policy(folder)  # a policy's modules are checked when it is loaded
 
 
 def test_unknown_severity_change_mode_is_rejected(tmp_path):
-    p = edited_policy(tmp_path, 'mode = "restart"', 'mode = "sometimes"')
+    folder = edited_policy(tmp_path, 'mode = "restart"', 'mode = "sometimes"')
     with pytest.raises(ConfigError, match=r"severity_change"):
-        sla_terms(p)
+        load_policy(folder)  # a policy's modules are checked when it is loaded
 
 
 def test_holiday_calendars_are_cached_per_country_subdivision_and_year():
@@ -144,16 +146,14 @@ def test_entitlements_show_the_sla_targets_of_each_package(policy):
     contract = make_contract(packages=[("px", "expert", ["a"]), ("pf", "fundamentals", ["f"])])
     view = build_view(contract, policy)
     moment = datetime(2026, 3, 1, tzinfo=timezone.utc)
-    expert = pool_table(view.pools["px"], moment)["sla"]
+    expert = targets_table(policy, view.pools["px"].tier)
     assert expert["enhanced"] is True and expert["clause"] == "Table 8"
     p1 = expert["targets"][0]
     assert p1["severity"] == "P1" and p1["response"]["hours"] == 0.5 and p1["rca"]["business_days"] == 3
-    assert pool_table(view.pools["pf"], moment)["sla"]["enhanced"] is False
+    assert targets_table(policy, view.pools["pf"].tier)["enhanced"] is False
 
-    table = {"contract": "C-1", "customer": "X", "policy": POLICY, "term": {"start": "2026-01-01", "end": "2026-12-31"},
-             "as_of": "2026-03-01", "packages": [pool_table(p, moment) for p in view.pools.values()]}
     out = io.StringIO()
-    write_entitlements(table, out)
+    write_entitlements(catalogue(), view, moment, out)
     text = out.getvalue()
     assert "P1: response 0.5 h, update every 1 h, non-bug resolution 6 h, RCA 3 business days" in text
     assert "P3: response 1 d (24 h), update every 2 d (48 h), non-bug resolution 4 d (96 h), RCA N/A" in text

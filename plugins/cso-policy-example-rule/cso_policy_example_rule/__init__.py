@@ -11,8 +11,7 @@ work entry exceed ``max_hours`` (default 8) without a breakdown. Options:
 from __future__ import annotations
 
 from cso_policy import hookimpl
-from cso_policy.model import Level, Violation
-from cso_policy.rule import rule
+from cso_policy import Level, Violation, rule
 
 __version__ = "0.1.0"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 import cso_policy_example_rule as plugin
-from cso_policy.app import Catalogue, audit
+from cso_policy.core.pipeline import Catalogue, audit
 from cso_policy.errors import ConfigError
-from cso_policy.model import Contract, Package, Term
+from cso_policy.core.model import Contract, Package, Term
 from cso_policy.plugins import get_plugin_manager
-from cso_policy.workspace import RecordInput
+from cso_policy.inputs.workspace import RecordInput
 
 
 def _catalogue():

@@ -10,7 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from cso_policy import hookimpl  # noqa: E402
-from cso_policy.sources import RecordSource  # noqa: E402
+from cso_policy import RecordSource  # noqa: E402
 
 from .options import NAME, check  # noqa: E402
 from .reader import read_jira  # noqa: E402

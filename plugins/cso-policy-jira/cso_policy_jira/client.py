@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
 
-from cso_policy.errors import ConfigError
+from cso_policy import ConfigError
 
 from . import __version__
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 from attrs import evolve
 
-from cso_policy.errors import ConfigError
-from cso_policy.evaluator import BadLine, RawRecord
+from cso_policy import ConfigError
+from cso_policy import BadLine, RawRecord
 
 from .client import SEARCH, Client
 from .mapping import Unmappable, issue_key, root_field, to_record

@@ -9,11 +9,11 @@ import shutil
 from click.testing import CliRunner
 
 import cso_policy_jira
-from cso_policy import app
-from cso_policy.app import Catalogue
+from cso_policy.core import pipeline as app
+from cso_policy.core.pipeline import Catalogue
 from cso_policy.cli import main
 from cso_policy.plugins import get_plugin_manager
-from cso_policy.workspace import RecordInput, load_contract
+from cso_policy.inputs.workspace import RecordInput, load_contract
 
 
 def catalogue() -> Catalogue:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cso_policy import hookimpl
-from cso_policy.sources import RecordSource
+from cso_policy import RecordSource
 
 from . import export, live
 from .options import NAME, check, parse

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import orjson
 
-from cso_policy.errors import ConfigError
-from cso_policy.evaluator import BadLine
+from cso_policy import ConfigError
+from cso_policy import BadLine
 
 from .options import NAME, Config
 from .stream import IncidentStream, group_audit, group_journal, map_row

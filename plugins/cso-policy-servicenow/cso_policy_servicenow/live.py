@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 
-from cso_policy.errors import ConfigError
+from cso_policy import ConfigError
 
 from .options import NAME, Config
 from .stream import IncidentStream, group_audit, group_journal, map_row

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import frozen
 
-from cso_policy.errors import ConfigError
+from cso_policy import ConfigError
 
 NAME = "servicenow"
 

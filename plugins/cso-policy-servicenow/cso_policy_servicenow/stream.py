@@ -8,7 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from cso_policy.evaluator import BadLine, RawRecord
+from cso_policy import BadLine, RawRecord
 
 from .mapping import Unmappable, field, incident_id, is_canceled, to_record
 from .options import Config

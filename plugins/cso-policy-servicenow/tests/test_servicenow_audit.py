@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 from click.testing import CliRunner
 
 import cso_policy_servicenow as plugin
-from cso_policy.app import Catalogue, audit
+from cso_policy.core.pipeline import Catalogue, audit
 from cso_policy.cli import main
-from cso_policy.model import Contract, Package, Term
+from cso_policy.core.model import Contract, Package, Term
 from cso_policy.plugins import get_plugin_manager
-from cso_policy.workspace import RecordInput
+from cso_policy.inputs.workspace import RecordInput
 
 AS_OF = datetime(2026, 4, 1, tzinfo=UTC)
 

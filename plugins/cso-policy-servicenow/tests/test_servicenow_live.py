@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 import cso_policy_servicenow as plugin
 from cso_policy.errors import ConfigError
-from cso_policy.evaluator import BadLine
+from cso_policy.inputs.sources import BadLine
 from cso_policy_servicenow import live
 from cso_policy_servicenow.options import parse
 

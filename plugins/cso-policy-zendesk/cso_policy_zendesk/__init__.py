@@ -15,9 +15,9 @@ from pathlib import Path
 __version__ = "0.1.0"
 
 from cso_policy import hookimpl  # noqa: E402
-from cso_policy.errors import ConfigError  # noqa: E402
-from cso_policy.evaluator import RawRecord  # noqa: E402
-from cso_policy.sources import RecordSource  # noqa: E402
+from cso_policy import ConfigError  # noqa: E402
+from cso_policy import RawRecord  # noqa: E402
+from cso_policy import RecordSource  # noqa: E402
 
 from . import api, export  # noqa: E402
 from . import options as zd_options  # noqa: E402

@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
-from cso_policy.errors import ConfigError
+from cso_policy import ConfigError
 
 from . import __version__
 from .mapping import Dataset, Unmappable, parse_ts

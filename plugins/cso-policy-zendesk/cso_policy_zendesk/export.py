@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from cso_policy.errors import ConfigError
-from cso_policy.evaluator import BadLine
+from cso_policy import ConfigError
+from cso_policy import BadLine
 
 from .mapping import Dataset, _kind
 

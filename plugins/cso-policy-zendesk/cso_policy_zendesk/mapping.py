@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from cso_policy.evaluator import BadLine
+from cso_policy import BadLine
 
 from .options import VIA_IDS, Config
 

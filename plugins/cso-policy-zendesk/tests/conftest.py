@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cso_policy.evaluator import BadLine
-from cso_policy.model import Contract, Package, Term
+from cso_policy.inputs.sources import BadLine
+from cso_policy.core.model import Contract, Package, Term
 
 DATA = Path(__file__).resolve().parent / "data"
 

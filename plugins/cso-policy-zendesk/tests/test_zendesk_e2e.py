@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 import cso_policy_zendesk
-from cso_policy import app
-from cso_policy.app import Catalogue
+from cso_policy.core import pipeline as app
+from cso_policy.core.pipeline import Catalogue
 from cso_policy.cli import main
 from cso_policy.plugins import get_plugin_manager
-from cso_policy.workspace import RecordInput
+from cso_policy.inputs.workspace import RecordInput
 
 TOKEN = "e2e-zd-token-5b4a"
 

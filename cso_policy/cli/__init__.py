@@ -1,0 +1,94 @@
+"""The ``cso-policy`` command line: the ``main`` group, and one module per command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .. import exitcodes
+from .._version import __version__
+from ..core.pipeline import Catalogue
+from ..errors import CsoPolicyError
+from ..inputs.workspace import Workspace
+from ..plugins import get_plugin_manager, load_local_plugins
+
+
+def catalogue(ws: Workspace | None = None) -> Catalogue:
+    """Built-in, entry-point, --plugin and workspace plugins; options checked by each plugin."""
+    pm = get_plugin_manager(load_entrypoints=True)
+    ctx = click.get_current_context(silent=True)
+    specs = (ctx.find_root().obj or {}).get("plugins", ()) if ctx else ()
+    load_local_plugins(pm, specs, Path("."))
+    if ws is not None:
+        load_local_plugins(pm, ws.plugins, ws.root)
+    pm.check_hooks()
+    cat = Catalogue.from_plugins(pm)
+    cat.configure(ws.plugin_options if ws else {}, ws.root if ws else None)
+    return cat
+
+
+def handle_errors(fn):
+    """Usage, config and input errors: one line on stderr, exit 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CsoPolicyError as exc:
+            click.echo(f"cso-policy: error: {exc}", err=True)
+            sys.exit(exitcodes.USAGE)
+
+    return wrapper
+
+
+class AsOf(click.ParamType):
+    name = "TIMESTAMP"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date or timestamp", param, ctx)
+        if parsed.tzinfo is None:
+            if "T" in value or " " in value:
+                self.fail(f"{value!r} has no UTC offset (add Z or +hh:mm)", param, ctx)
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed
+
+
+def write_to(output: Path | None, write) -> None:
+    """Call *write(stream)* with stdout, or with *output* opened for writing."""
+    if output is None:
+        write(sys.stdout)
+        return
+    try:
+        with output.open("w", encoding="utf-8", newline="\n") as stream:
+            write(stream)
+    except OSError as exc:
+        raise CsoPolicyError(f"{output}: cannot write ({exc.strerror or exc})") from None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cso-policy")
+@click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE|FILE.py",
+              help="Load a local plugin (repeatable). Set CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD=1 to skip entry points.")
+@click.pass_context
+def main(ctx, plugins):
+    """Audit customer-success engagement records against contract terms (policy as code)."""
+    ctx.obj = {"plugins": plugins}
+
+
+def _add_commands() -> None:
+    from . import audit, entitlements, explain, lint, plugins, policies, rules
+
+    for module in (audit, explain, rules, entitlements, policies, lint, plugins):
+        main.add_command(module.command)
+
+
+_add_commands()

@@ -1,0 +1,49 @@
+"""``cso-policy audit``: audit records against contracts and write reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import exitcodes
+from ..core.explain import explain, matching
+from . import handle_errors, write_to
+from .run import inputs_options, run
+
+
+@click.command("audit")
+@inputs_options
+@click.option("--format", "formats", multiple=True, default=("text",), show_default=True,
+              help="Report format (repeatable): text, json, sarif, junit, csv, markdown, html, or a plugin's.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
+@click.option("--output-dir", type=click.Path(path_type=Path), help="Write one report.<ext> per --format here.")
+@click.option("--fail-on", type=click.Choice(exitcodes.FAIL_ON_CHOICES), default="error", show_default=True)
+@click.option("--explain", "explain_target", metavar="RULE-OR-RECORD", help="Explain the findings of a rule (glob) or record.")
+@handle_errors
+def command(formats, output, output_dir, fail_on, explain_target, **inputs):
+    """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
+
+    WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
+    what it lists. Waived findings are reported but never fail the run.
+    """
+    if len(formats) > 1 and output_dir is None:
+        raise click.UsageError("several --format values need --output-dir")
+    if output is not None and output_dir is not None:
+        raise click.UsageError("give --output or --output-dir, not both")
+    done = run(**inputs)
+    cat, report = done.catalogue, done.report
+    unknown = [f for f in formats if f not in cat.formats]
+    if unknown:
+        raise click.UsageError(f"unknown --format {unknown[0]!r} (known: {', '.join(sorted(cat.formats))})")
+    if explain_target:
+        explain(matching(report.findings, explain_target), done.context, sys.stdout)
+    elif output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for name in formats:
+            fmt = cat.formats[name]
+            write_to(output_dir / fmt.file_name, lambda stream, fmt=fmt: fmt.write(report, stream))
+    else:
+        write_to(output, lambda stream: cat.formats[formats[0]].write(report, stream))
+    sys.exit(exitcodes.for_findings(report.findings, fail_on))

@@ -1,0 +1,277 @@
+"""Structuring input with cattrs: strict field types and error messages that keep the path.
+
+``structure(data, cls)`` either returns an instance or raises :class:`StructureError`
+whose ``problems`` are ``("$.severity", "expected one of P1, P2, P3")`` pairs.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
+
+import cattrs
+from cattrs.cols import list_structure_factory
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, override
+from ciso8601 import FixedOffset, parse_datetime
+
+from .model import Contract, Record
+
+
+class FieldError(ValueError):
+    """A field value is wrong; the message says what was expected."""
+
+
+class StructureError(ValueError):
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
+
+
+def _date(value, _type) -> date:
+    if isinstance(value, datetime):
+        raise FieldError("expected a date (YYYY-MM-DD), got a date-time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise FieldError(f"expected a date (YYYY-MM-DD), got {value!r}")
+
+
+def _datetime(value, _type) -> datetime:
+    if isinstance(value, str):
+        try:
+            # ciso8601, not fromisoformat: it keeps one tzinfo object per UTC offset, and
+            # datetimes sharing a tzinfo compare and subtract without two utcoffset() calls
+            # each (a ticket's clocks do a dozen); it is also faster to parse.
+            parsed = parse_datetime(value)
+        except ValueError:
+            raise FieldError(f"expected an ISO 8601 timestamp, got {value!r}") from None
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        raise FieldError(f"expected an ISO 8601 timestamp, got {value!r}")
+    zone = parsed.tzinfo
+    if zone is None:
+        raise FieldError(f"timestamp {value!r} has no UTC offset (add Z or +hh:mm)")
+    if type(zone) not in FIXED_OFFSETS:
+        # a zoneinfo datetime from an adapter: keep the instant and its offset, so that adding
+        # an SLA target to it is elapsed time, not wall-clock time across a DST change
+        parsed = parsed.astimezone(timezone(parsed.utcoffset()))
+    return parsed
+
+
+# tzinfo types whose offset never changes; every timestamp a record holds has one of these
+FIXED_OFFSETS = (timezone, FixedOffset)
+
+
+def _float(value, _type) -> float:
+    if type(value) is float or type(value) is int:
+        return float(value)
+    raise FieldError(f"expected a number, got {value!r}")
+
+
+def _int(value, _type) -> int:
+    if type(value) is int:
+        return value
+    raise FieldError(f"expected an integer, got {value!r}")
+
+
+def _str(value, _type) -> str:
+    if type(value) is str:
+        return value
+    raise FieldError(f"expected a string, got {value!r}")
+
+
+def _bool(value, _type) -> bool:
+    if type(value) is bool:
+        return value
+    raise FieldError(f"expected true or false, got {value!r}")
+
+
+def _literal_hook(type_):
+    allowed = typing.get_args(type_)
+    choices = frozenset(allowed)
+    expected = ", ".join(str(a) for a in allowed)
+
+    def structure(value, _type):
+        if value in choices and type(value) is type(allowed[0]):
+            return value
+        raise FieldError(f"expected one of {expected}, got {value!r}")
+
+    return structure
+
+
+def _datetimes(value, _type) -> list[datetime]:
+    """list[datetime] without the generic list machinery: ticket updates are on the hot path."""
+    if not isinstance(value, list):
+        raise FieldError(f"expected a list, got {value!r}")
+    try:
+        return [_datetime(v, datetime) for v in value]
+    except FieldError:
+        # redo item by item so the error names the index, as the generic path does
+        return list_structure_factory(list[datetime], converter())(value, _type)
+
+
+def _list_hook(type_, converter):
+    """Lists must be lists: a string is not a list of its characters."""
+    if type_ == list[datetime]:
+        return _datetimes
+    inner = list_structure_factory(type_, converter)
+
+    def structure(value, _type):
+        if not isinstance(value, list):
+            raise FieldError(f"expected a list, got {value!r}")
+        return inner(value, _type)
+
+    return structure
+
+
+def _is_optional(type_) -> bool:
+    args = typing.get_args(type_)
+    return typing.get_origin(type_) in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args
+
+
+def _optional_hook(type_, converter):
+    """``X | None`` straight to X's hook: cattrs' generic optional dispatch is on the hot path."""
+    inner_type = next(a for a in typing.get_args(type_) if a is not type(None))
+    inner = converter.get_structure_hook(inner_type)
+
+    def structure(value, _type):
+        return None if value is None else inner(value, inner_type)
+
+    return structure
+
+
+def _format_exception(exc: BaseException, type_) -> str:
+    if isinstance(exc, FieldError):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return f"unknown field(s): {', '.join(sorted(exc.extra_fields))}"
+    if typing.get_origin(type_) is typing.Literal:
+        return "expected one of " + ", ".join(str(a) for a in typing.get_args(type_))
+    if isinstance(exc, TypeError) and type_ is not None:
+        return f"expected {_type_name(type_)}"
+    if isinstance(exc, (ValueError, TypeError)):
+        return f"invalid value ({exc})"
+    return str(exc)
+
+
+def _type_name(type_) -> str:
+    origin = typing.get_origin(type_)
+    if origin in (list, tuple):
+        return "a list"
+    if origin is dict or type_ is dict:
+        return "a table"
+    if isinstance(type_, type) and hasattr(type_, "__attrs_attrs__"):
+        return "a table"
+    return getattr(type_, "__name__", str(type_))
+
+
+def _problems(exc: BaseException) -> list[tuple[str, str]]:
+    out = []
+    for text in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
+        msg, _, path = text.rpartition(" @ ")
+        out.append((path, msg))
+    return out
+
+
+def _structure_mapping(cls, converter):
+    """Wrap a generated structure fn so that a non-mapping input reads 'expected a table'."""
+    inner = make_dict_structure_fn(
+        cls,
+        converter,
+        _cattrs_forbid_extra_keys=True,
+        **{name: override(omit=True) for name in _LOCATION_FIELDS.get(_root(cls), ())},
+    )
+
+    def structure(value, _type):
+        if not isinstance(value, dict):
+            raise FieldError(f"expected an object, got {value!r}")
+        return inner(value, _type)
+
+    return structure
+
+
+# Fields the loader stamps (where the input was read from), never read from input.
+_LOCATION_FIELDS = {Record: ("file", "line"), Contract: ("path",)}
+
+
+def _root(cls):
+    return Record if issubclass(cls, Record) else cls
+
+
+@functools.cache
+def converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(date, _date)
+    conv.register_structure_hook(datetime, _datetime)
+    conv.register_structure_hook(float, _float)
+    conv.register_structure_hook(int, _int)
+    conv.register_structure_hook(str, _str)
+    conv.register_structure_hook(bool, _bool)
+    conv.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and hasattr(t, "__attrs_attrs__"),
+        lambda t: _structure_mapping(t, conv),
+    )
+    conv.register_structure_hook_factory(_is_optional, lambda t: _optional_hook(t, conv))
+    conv.register_structure_hook_factory(lambda t: typing.get_origin(t) is typing.Literal, _literal_hook)
+    conv.register_structure_hook_factory(lambda t: typing.get_origin(t) is list, lambda t: _list_hook(t, conv))
+    return conv
+
+
+def structure(data, cls):
+    """Structure *data* as *cls*; raise StructureError listing each bad field with its path."""
+    try:
+        return converter().structure(data, cls)
+    except (ClassValidationError, IterableValidationError) as exc:
+        raise StructureError(_problems(exc)) from None
+    except (FieldError, ValueError, TypeError) as exc:
+        raise StructureError([("$", _format_exception(exc, cls))]) from None
+
+
+def record_structurer(classes: Mapping[str, type[Record]]) -> Callable[[object], Record]:
+    """A function structuring one decoded input object as the record class its ``kind`` names
+    (*classes*: kind -> class); it raises StructureError and never changes the object. The
+    cattrs hooks are looked up once here, so the hot path does no dispatch."""
+    conv = converter()
+    hooks = {kind: (conv.get_structure_hook(cls), cls) for kind, cls in classes.items()}
+    expected = ", ".join(sorted(classes))
+
+    def structure_record(obj) -> Record:
+        if not isinstance(obj, dict):
+            raise StructureError([("$", f"expected an object, got {_short(obj)}")])
+        kind = obj.get("kind")
+        found = hooks.get(kind) if type(kind) is str else None
+        if found is None:
+            if kind is None:
+                raise StructureError([("$.kind", f"required field missing (one of {expected})")])
+            raise StructureError([("$.kind", f"expected one of {expected}, got {kind!r}")])
+        fn, cls = found
+        fields = dict(obj)
+        del fields["kind"]
+        try:
+            return fn(fields, cls)
+        except (ClassValidationError, IterableValidationError) as exc:
+            raise StructureError(_problems(exc)) from None
+        except (FieldError, ValueError, TypeError) as exc:
+            raise StructureError([("$", _format_exception(exc, cls))]) from None
+
+    return structure_record
+
+
+def structure_contract(data: dict) -> Contract:
+    return structure(data, Contract)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,276 @@
+"""The audit loop: decode, structure, resolve, check, observe, run the rules; then finish.
+
+Records stream through once. Each is structured (cattrs) as the class its registered kind
+names, resolved to its contract and package pool, checked against the policy by its kind's
+checks, entered in the domains' running state by its kind's observers, and handed to the
+rules that read its kind. After the last record every rule's ``finish`` runs. Findings come
+back sorted, so the same inputs give the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+
+from attrs import define
+
+from ..errors import ConfigError, CsoPolicyError
+from ..inputs.sources import BadLine, RawRecord
+from ..policy.registry import PolicyRegistry
+from .context import Audit, ContractView, build_view
+from .convert import StructureError, record_structurer
+from .kinds import KindTable
+from .model import Contract, Finding, Record, Violation
+from .rule import Gate, Rule
+
+INVALID = "input.invalid_record"
+UNKNOWN = "input.unknown_reference"
+PLUGIN_ERROR = "plugin.error"
+
+
+@define
+class AuditResult:
+    findings: list[Finding]
+    audit: Audit
+    rules: list[Rule]
+
+
+def build_contracts(contracts: Iterable[Contract], registry: PolicyRegistry) -> dict[str, ContractView]:
+    views: dict[str, ContractView] = {}
+    for contract in contracts:
+        if contract.id in views:
+            raise ConfigError(
+                f"{contract.path}: contract id {contract.id!r} is also defined in {views[contract.id].contract.path}"
+            )
+        try:
+            policy = registry.get(contract.policy)
+        except ConfigError as exc:
+            raise ConfigError(f"{contract.path or contract.id} $.policy: {exc}") from None
+        views[contract.id] = build_view(contract, policy)
+    return views
+
+
+class Evaluator:
+    """Runs *rules* over records against *contracts*; one instance per audit."""
+
+    def __init__(
+        self,
+        contracts: dict[str, ContractView],
+        rules: list[Rule],
+        kinds: KindTable,
+        as_of: datetime | None = None,
+        *,
+        options: dict | None = None,
+        adjust: Callable[[Finding, Audit], Finding | bool | None] | None = None,
+    ):
+        self.audit = Audit(contracts=contracts, as_of=as_of, options=options or {})
+        self.kinds = kinds
+        self.structure = record_structurer({name: entry.kind.cls for name, entry in kinds.items()})
+        self.rules = list(rules)
+        self.by_id = {r.id: r for r in rules}
+        self.adjust = adjust
+        self.failed: set[str] = set()
+        self.by_kind = self._index(self.rules)
+        self.findings: list[Finding] = []
+
+    @staticmethod
+    def _index(rules: list[Rule]) -> dict[str, tuple[tuple[Gate | None, tuple[Rule, ...]], ...]]:
+        """kind -> (gate, rules) groups: the ungated rules, then the rules of each gate."""
+        by_kind: dict[str, dict[Gate | None, list[Rule]]] = {}
+        for r in rules:
+            for kind in r.kinds:
+                groups = by_kind.setdefault(kind, {None: []})
+                groups.setdefault(r.gate, []).append(r)
+        return {
+            kind: tuple((gate, tuple(rs)) for gate, rs in groups.items() if rs) for kind, groups in by_kind.items()
+        }
+
+    def rule_failed(self, r: Rule, where: str, exc: BaseException, record: Record | None = None) -> None:
+        """A rule raised: report it once as plugin.error and run on without that rule."""
+        self.failed.add(r.id)
+        self.by_kind = self._index([x for x in self.rules if x.id not in self.failed])
+        plugin = r.plugin or "cso_policy"
+        at = f" at record {record.id} ({record.source})" if record is not None else ""
+        self.emit(
+            PLUGIN_ERROR,
+            Violation(
+                message=f"plugin {plugin}: rule {r.id} {where} raised {type(exc).__name__}: {exc}{at}; "
+                "the rule was skipped for the rest of the run",
+                contract=getattr(record, "contract", None),
+                source=record.source if record is not None else None,
+            ),
+        )
+
+    def plugin_problem(self, plugin: str, hook: str, error: str) -> None:
+        self.emit(PLUGIN_ERROR, Violation(message=f"plugin {plugin}: {hook} failed: {error}"))
+
+    # -- findings -------------------------------------------------------------------
+
+    def emit(self, rule_id: str, v: Violation, view: ContractView | None = None) -> None:
+        rule = self.by_id.get(rule_id)
+        if rule is None:  # input.* deselected with --ignore
+            return
+        record = v.record
+        contract = v.contract or (view.id if view else getattr(record, "contract", None))
+        if view is None and contract is not None:
+            view = self.audit.contracts.get(contract)
+        self.findings.append(
+            Finding(
+                rule=rule.id,
+                level=v.level or rule.level,
+                contract=contract,
+                lob=v.lob if v.lob is not None else _lob_of(record, view),
+                record=record.id if record is not None else None,
+                source=v.source or (record.source if record is not None else None),
+                message=v.message,
+                clause=v.clause or rule.clause,
+                policy=view.policy_ref if view is not None else None,
+                impact=v.impact,
+                period=v.period,
+                plugin=rule.plugin,
+            )
+        )
+
+    def input_problem(self, file: str, line: int, problems: list[tuple[str, str]], contract=None) -> None:
+        where = f"{file}:{line}" if line else file
+        for path, msg in problems:
+            self.emit(INVALID, Violation(message=f"{where} {path}: {msg}", contract=contract, source=where))
+
+    # -- the loop -------------------------------------------------------------------
+
+    def feed(self, stream: Iterable[RawRecord]) -> None:
+        audit = self.audit
+        contracts = audit.contracts
+        counts = audit.by_kind
+        kinds = self.kinds
+        structure_record = self.structure
+        for file, line, obj in stream:
+            audit.records += 1
+            if type(obj) is BadLine:
+                self.input_problem(file, line, [("$", obj.reason)])
+                continue
+            contract_id = obj.get("contract") if type(obj) is dict else None
+            try:
+                record = structure_record(obj)
+            except StructureError as exc:
+                self.input_problem(file, line, exc.problems, contract_id if type(contract_id) is str else None)
+                continue
+            record.file = file
+            record.line = line
+            counts[record.kind] += 1
+            view = contracts.get(record.contract)
+            if view is None:
+                self.emit(UNKNOWN, Violation(message=f"unknown contract {record.contract!r}", record=record, contract=record.contract))
+                continue
+            pool = view.pool_for(record)
+            if pool is None and not self.resolved_without_pool(record, view):
+                continue
+            entry = kinds[record.kind]
+            if entry.checks and not self.valid_for_policy(record, view, entry.checks):
+                continue
+            for observe in entry.observers:
+                observe(record, view, pool)
+            for gate, rules in self.by_kind.get(record.kind, ()):
+                if gate is not None:
+                    try:
+                        if not gate(record, view, pool, audit):
+                            continue
+                    except Exception as exc:  # the gate's rules cannot run on this record or later ones
+                        for r in rules:
+                            self.rule_failed(r, "gate", exc, record)
+                        continue
+                for r in rules:
+                    try:
+                        found = r.check(record, view, pool, audit)
+                        if found:
+                            for v in found:
+                                self.emit(r.id, v, view)
+                    except Exception as exc:  # a rule's bug is reported, not a crash
+                        self.rule_failed(r, "check", exc, record)
+
+    def resolved_without_pool(self, record: Record, view: ContractView) -> bool:
+        """A record without a pool is fine only if it names no LOB or package (an expense)."""
+        lob = getattr(record, "lob", None)
+        package = getattr(record, "package", None)
+        if lob is None and package is None:
+            return True
+        what = f"line of business {lob!r}" if lob is not None else f"package {package!r}"
+        self.emit(UNKNOWN, Violation(message=f"unknown {what} in contract {view.id}", record=record), view)
+        return False
+
+    def valid_for_policy(self, record: Record, view: ContractView, checks) -> bool:
+        """Run the kind's policy checks; the first problem is an input.invalid_record."""
+        for check in checks:
+            problem = check(record, view)
+            if problem is not None:
+                path, msg = problem
+                self.emit(INVALID, Violation(message=f"{record.source} {path}: {msg}", record=record), view)
+                return False
+        return True
+
+    def finish(self) -> AuditResult:
+        for r in self.rules:
+            if r.finish is not None and r.id not in self.failed:
+                try:
+                    for v in r.finish(self.audit) or ():
+                        self.emit(r.id, v)
+                except Exception as exc:
+                    self.rule_failed(r, "finish", exc)
+        findings = self.findings if self.adjust is None else self._adjusted()
+        findings.sort(key=Finding.sort_key)
+        return AuditResult(findings=findings, audit=self.audit, rules=self.rules)
+
+    def _adjusted(self) -> list[Finding]:
+        out = []
+        original = list(self.findings)
+        for f in original:
+            try:
+                result = self.adjust(f, self.audit)
+            except Exception as exc:
+                self.plugin_problem("?", "cso_policy_adjust_finding", f"{type(exc).__name__}: {exc}")
+                out.append(f)
+                continue
+            if result is None or result is True:
+                out.append(f)
+            elif isinstance(result, Finding):
+                out.append(result)
+        out.extend(self.findings[len(original):])  # problems raised while adjusting
+        return out
+
+
+def _lob_of(record: Record | None, view: ContractView | None) -> str | None:
+    """The record's LOB; for a record naming a package (an expansion scope), the package's
+    LOB when it has exactly one."""
+    lob = getattr(record, "lob", None)
+    if lob is None and view is not None and getattr(record, "package", None) is not None:
+        pool = view.pools.get(record.package)
+        if pool is not None and len(pool.lobs) == 1:
+            return pool.lobs[0]
+    return lob
+
+
+def run_audit(
+    contracts: dict[str, ContractView],
+    rules: list[Rule],
+    kinds: KindTable,
+    streams: Iterable[Iterator[RawRecord]],
+    as_of=None,
+    *,
+    options: dict | None = None,
+    adjust=None,
+    problems: Iterable = (),
+) -> AuditResult:
+    """Audit *streams* against *contracts*; *problems* (plugin failures found before the run)
+    are reported as plugin.error findings."""
+    evaluator = Evaluator(contracts, rules, kinds, as_of, options=options, adjust=adjust)
+    for problem in problems:
+        evaluator.plugin_problem(problem.plugin, problem.hook, problem.error)
+    for stream in streams:
+        try:
+            evaluator.feed(stream)
+        except CsoPolicyError:
+            raise
+        except Exception as exc:  # a record source (adapter plugin) broke mid-stream
+            name = getattr(stream, "__qualname__", type(stream).__name__)
+            evaluator.plugin_problem(name, "record source", f"{type(exc).__name__}: {exc}")
+    return evaluator.finish()

@@ -1,0 +1,87 @@
+"""Explaining findings for a person: rule -> clause text -> the contract terms that applied ->
+what contributed (the rule says, through its ``explain``) -> the computed amount."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO
+
+from attrs import define
+
+from ..inputs.sources import BadLine
+from .context import ContractView
+from .convert import StructureError, record_structurer
+from .model import Finding, Record
+from .pipeline import Catalogue
+from .rule import Rule
+
+
+@define
+class ExplainContext:
+    """What a rule's ``explain(finding, context)`` can read: the contracts of the run
+    (``views``), the rules (``rules``) and the run's records again (:meth:`records`)."""
+
+    catalogue: Catalogue
+    views: dict[str, ContractView]
+    restream: Callable[[], list[Iterator]]
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.catalogue.rules}
+
+    def records(self, kind: str | None = None, contract: str | None = None) -> Iterator[Record]:
+        """The run's records that structure cleanly, file by file in the order read; only those of
+        *kind* and *contract* when given."""
+        structure = record_structurer({name: e.kind.cls for name, e in self.catalogue.kinds.items()})
+        for stream in self.restream():
+            for _, _, obj in stream:
+                if type(obj) is BadLine or not isinstance(obj, dict):
+                    continue
+                if (kind is not None and obj.get("kind") != kind) or (contract is not None and obj.get("contract") != contract):
+                    continue
+                try:
+                    yield structure(obj)
+                except StructureError:
+                    continue
+
+
+def matching(findings: Iterable[Finding], target: str) -> list[Finding]:
+    """Findings whose rule matches *target* (an id or glob) or whose record id is *target*."""
+    return [f for f in findings if fnmatch.fnmatchcase(f.rule, target) or f.record == target]
+
+
+def _terms(context: ExplainContext, view: ContractView, pool) -> list[str]:
+    c = view.contract
+    lines = [f"contract {c.id} ({c.customer}), {view.policy_ref}, term {c.term.start}..{c.term.end}, time zone {c.timezone}"]
+    return lines + context.catalogue.explain_terms(view, pool)
+
+
+def explain(findings: list[Finding], context: ExplainContext, stream: TextIO) -> None:
+    """Write an explanation of each finding."""
+    w = stream.write
+    rules = context.rules
+    for f in findings:
+        rule = rules.get(f.rule)
+        view = context.views.get(f.contract) if f.contract else None
+        w(f"{f.rule} ({f.level})" + (f": {rule.title}" if rule else "") + "\n")
+        if rule and rule.description:
+            w(f"  what it checks: {' '.join(rule.description.split())}\n")
+        w(f"  clause: {f.clause} of {f.policy or 'the terms'}\n")
+        if view is not None:
+            for ref, text in view.policy.clause_text(f.clause):
+                w(f"    {ref}: \"{' '.join(text.split())}\"\n")
+        pool = view.by_lob.get(f.lob) if view is not None and f.lob else None
+        if view is not None:
+            w("  terms that applied:\n")
+            for line in _terms(context, view, pool):
+                w(f"    {line}\n")
+        w(f"  finding: {f.record or '-'} at {f.source or '-'}: {f.message}\n")
+        if f.waived:
+            w(f"  waived: {f.waiver['reason']} (approved by {f.waiver['approved_by']}, until {f.waiver['expires']})\n")
+        if rule is not None and rule.explain is not None:
+            for line in rule.explain(f, context):
+                w(f"{line}\n")
+        if f.impact is not None and f.impact.text():
+            w(f"  impact: {f.impact.text()}\n")
+        w("\n")

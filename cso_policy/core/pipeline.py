@@ -1,0 +1,231 @@
+"""Wiring: plugins -> the catalogue of what they provide -> an audit -> a report."""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from attrs import define, evolve, field
+
+from ..errors import ConfigError, UsageError
+from ..inputs.sources import RawRecord, RecordSource
+from ..inputs.workspace import RecordInput, expand
+from ..lint import Linter
+from ..lint.catalogue import CORE_LINT_RULES, LintRule
+from ..plugins import PluginManager, PluginProblem
+from ..policy.registry import PolicyModule, PolicyRegistry
+from ..reports import Report, ReportFormat
+from .context import ContractView, Pool
+from .evaluator import AuditResult, build_contracts, run_audit
+from .kinds import KindTable
+from .model import Contract
+from .rule import Rule
+from .sections import EntitlementSection
+
+
+def _by_plugin(pm: PluginManager, hook_name: str, *, lifo: bool = True, **kwargs) -> Iterator[tuple[str, object]]:
+    """(plugin name, item) for every item every plugin returns from a list hook, the last
+    registered plugin first as pluggy calls them (``lifo=False``: in registration order); a
+    plugin that raises is recorded in ``pm.problems`` and skipped."""
+    impls = getattr(pm.hook, hook_name).get_hookimpls()
+    for impl in reversed(impls) if lifo else impls:
+        try:
+            items = list(impl.function(**{k: kwargs[k] for k in impl.argnames}) or ())
+        except Exception as exc:
+            pm.problems.append(PluginProblem(impl.plugin_name, hook_name, f"{type(exc).__name__}: {exc}"))
+            continue
+        for item in items:
+            yield impl.plugin_name, item
+
+
+@define
+class Catalogue:
+    """What the registered plugins provide."""
+
+    pm: PluginManager
+    rules: list[Rule] = field(factory=list)
+    kinds: KindTable = field(factory=KindTable)
+    sources: dict[str, RecordSource] = field(factory=dict)
+    formats: dict[str, ReportFormat] = field(factory=dict)
+    policy_roots: list[Path] = field(factory=list)
+    policy_modules: dict[str, PolicyModule] = field(factory=dict)
+    lint_rules: dict[str, LintRule] = field(factory=dict)
+    # ("rule"|"kind"|"source"|"format"|"policy module"|"lint rule", name) -> plugin
+    origins: dict[tuple[str, str], str] = field(factory=dict)
+
+    @classmethod
+    def from_plugins(cls, pm: PluginManager) -> Catalogue:
+        cat = cls(pm=pm)
+        seen: dict[str, str] = {}
+        for plugin, r in _by_plugin(pm, "cso_policy_rules"):
+            if r.id in seen:
+                raise ConfigError(f"rule id {r.id!r} from plugin {plugin} is already defined by {seen[r.id]}")
+            seen[r.id] = plugin
+            cat.origins[("rule", r.id)] = plugin
+            builtin = plugin.startswith("cso_policy.")
+            cat.rules.append(r if builtin or r.plugin else evolve(r, plugin=plugin))
+        cat.rules.sort(key=lambda r: r.id)
+        kinds = list(_by_plugin(pm, "cso_policy_record_kinds"))
+        cat.kinds = KindTable.build(kinds)
+        for plugin, kind in kinds:
+            if hasattr(kind, "cls"):
+                cat.origins[("kind", kind.name)] = plugin
+        for plugin, module in _by_plugin(pm, "cso_policy_policy_modules"):
+            _unique(cat.policy_modules, module.name, plugin, "policy module")[module.name] = module
+            cat.origins[("policy module", module.name)] = plugin
+        cat.lint_rules = {r.id: r for r in CORE_LINT_RULES}
+        for plugin, lint_rule in _by_plugin(pm, "cso_policy_lint_rules"):
+            _unique(cat.lint_rules, lint_rule.id, plugin, "lint rule")[lint_rule.id] = lint_rule
+            cat.origins[("lint rule", lint_rule.id)] = plugin
+        for plugin, source in _by_plugin(pm, "cso_policy_record_sources"):
+            _unique(cat.sources, source.name, plugin, "record source")[source.name] = source
+            cat.origins[("source", source.name)] = plugin
+        for plugin, fmt in _by_plugin(pm, "cso_policy_report_formats"):
+            _unique(cat.formats, fmt.name, plugin, "report format")[fmt.name] = fmt
+            cat.origins[("format", fmt.name)] = plugin
+        cat.policy_roots = [Path(p) for _, p in _by_plugin(pm, "cso_policy_policy_paths")]
+        return cat
+
+    def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+        """Rules whose id matches any --select glob (all if none) and no --ignore glob."""
+        select, ignore = list(select), list(ignore)
+        chosen = [
+            r
+            for r in self.rules
+            if (not select or any(fnmatch.fnmatchcase(r.id, g) for g in select))
+            and not any(fnmatch.fnmatchcase(r.id, g) for g in ignore)
+        ]
+        for pattern in select:
+            if not any(fnmatch.fnmatchcase(r.id, pattern) for r in self.rules):
+                raise UsageError(f"--select {pattern!r} matches no rule (see `cso-policy rules`)")
+        return chosen
+
+    def registry(self, extra_roots: Iterable[Path] = ()) -> PolicyRegistry:
+        return PolicyRegistry(list(extra_roots) + self.policy_roots, self.policy_modules)
+
+    def linter(self, extra_roots: Iterable[Path] = ()) -> Linter:
+        checks = [fn for _, fn in _functions(self.pm, "cso_policy_lint_contract")]
+        return Linter(self.registry(extra_roots), self.lint_rules, checks, self.policy_modules)
+
+    def entitlement_sections(self, pool: Pool, moment: datetime) -> list[EntitlementSection]:
+        """What every domain shows of *pool* in ``cso-policy entitlements``."""
+        return [s for _, s in _by_plugin(self.pm, "cso_policy_entitlements", lifo=False, pool=pool, moment=moment)]
+
+    def report_sections(self, audit) -> dict:
+        """Summary sections the domains add to the report (``hours``...)."""
+        out: dict = {}
+        for _, impl in _functions(self.pm, "cso_policy_report_sections"):
+            out.update(impl(audit=audit) or {})
+        return out
+
+    def explain_terms(self, view: ContractView, pool: Pool | None) -> list[str]:
+        """The lines the domains add under ``terms that applied`` in ``cso-policy explain``."""
+        return [line for _, line in _by_plugin(self.pm, "cso_policy_explain_terms", lifo=False, contract=view, pool=pool)]
+
+    def source_for(self, record_input: RecordInput) -> RecordSource:
+        if record_input.source is not None:
+            source = self.sources.get(record_input.source)
+            if source is None:
+                raise ConfigError(
+                    f"{record_input.path}: unknown record source {record_input.source!r} "
+                    f"(known: {', '.join(sorted(self.sources))})"
+                )
+            return source
+        suffix = record_input.path.suffix
+        for source in self.sources.values():
+            if suffix in source.suffixes:
+                return source
+        raise ConfigError(f"{record_input.path}: no record source reads {suffix or 'files without a suffix'} files")
+
+    def configure(self, options: dict, root: Path | None) -> None:
+        """Ask every plugin to check its [plugins.<name>] options; any problem is a ConfigError."""
+        found = [str(p) for _, p in _by_plugin(self.pm, "cso_policy_configure", options=options, root=root)]
+        if found:
+            raise ConfigError("; ".join(found))
+
+    def adjuster(self):
+        """The cso_policy_adjust_finding hook as a callable, or None when no plugin implements it."""
+        hook = self.pm.hook.cso_policy_adjust_finding
+        if not hook.get_hookimpls():
+            return None
+        return lambda finding, audit: hook(finding=finding, audit=audit)
+
+    def suffixes(self) -> tuple[str, ...]:
+        return tuple(s for source in self.sources.values() for s in source.suffixes)
+
+
+def _functions(pm: PluginManager, hook_name: str):
+    """(plugin name, implementation) of every plugin implementing *hook_name*, in registration order."""
+    return [(impl.plugin_name, impl.function) for impl in getattr(pm.hook, hook_name).get_hookimpls()]
+
+
+def _unique(table: dict, name: str, plugin: str, what: str) -> dict:
+    if name in table:
+        raise ConfigError(f"{what} {name!r} from plugin {plugin} is already defined")
+    return table
+
+
+def record_streams(
+    cat: Catalogue, inputs: Iterable[RecordInput], base: Path, plugin_options: dict | None = None
+) -> list[Iterator[RawRecord]]:
+    """One lazy stream per file, in the order given; files are expanded and checked up front.
+    A source's options are its [plugins.<source name>] table overlaid with the entry's own."""
+    plugin_options = plugin_options or {}
+    streams = []
+    for record_input in inputs:
+        paths = [None] if record_input.path is None else expand(record_input.path, base, cat.suffixes())
+        for path in paths:
+            concrete = evolve(record_input, path=path)
+            source = cat.source_for(concrete)
+            if path is not None and not path.is_file():
+                raise ConfigError(f"{path}: not a file")
+            options = {**plugin_options.get(source.name, {}), **concrete.options}
+            streams.append(source.read(path, options))
+    return streams
+
+
+def audit(
+    cat: Catalogue,
+    contracts: list[Contract],
+    inputs: list[RecordInput],
+    *,
+    base: Path = Path("."),
+    rules: list[Rule] | None = None,
+    as_of: datetime | None = None,
+    policy_roots: Iterable[Path] = (),
+    plugin_options: dict | None = None,
+    wrap_streams=None,
+) -> tuple[AuditResult, dict[str, ContractView]]:
+    views = build_contracts(contracts, cat.registry(policy_roots))
+    streams = record_streams(cat, inputs, base, plugin_options)
+    if wrap_streams is not None:
+        streams = wrap_streams(streams)
+    if len(streams) > 1:  # files each in date order -> one stream in date order (caps crossed chronologically)
+        streams = [heapq.merge(*streams, key=lambda raw: cat.kinds.day(raw[2]))]
+    result = run_audit(
+        views,
+        rules if rules is not None else cat.rules,
+        cat.kinds,
+        streams,
+        as_of,
+        options=plugin_options,
+        adjust=cat.adjuster(),
+        problems=cat.pm.problems,
+    )
+    return result, views
+
+
+def make_report(cat: Catalogue, result: AuditResult, views: dict[str, ContractView], as_of: datetime | None) -> Report:
+    return Report(
+        findings=result.findings,
+        rules=result.rules,
+        records=result.audit.records,
+        records_by_kind=dict(result.audit.by_kind),
+        contracts=sorted(views),
+        policies=sorted({v.policy_ref for v in views.values()}),
+        as_of=as_of,
+        sections={**result.audit.summary, **cat.report_sections(result.audit)},
+    )

@@ -1,0 +1,60 @@
+"""The expansion module of a policy (``expansion.toml``): Section 9 and Table 9, the packs,
+each tier's included deployments, hours per deployment or per pack (I-6), the allowed and
+disallowed uses, renewal-only purchases and no carry-forward."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from attrs import frozen
+
+from ...core.model import PackKind
+from ...policy.registry import Policy, structured
+
+MODULE = "expansion"
+PER_DEPLOYMENT = "deployment"
+PER_PACK = "pack"
+
+
+@frozen(kw_only=True)
+class PackTerms:
+    hours: float
+
+
+@frozen(kw_only=True)
+class TierPacks:
+    deployments: int
+    pack: PackKind | None = None
+
+
+@frozen(kw_only=True)
+class Uses:
+    allowed: dict[str, str]
+    disallowed: dict[str, str]
+
+
+@frozen(kw_only=True)
+class ExpansionTerms:
+    clause: str
+    table: str
+    hours_per: Literal["deployment", "pack"]
+    inside_section_1_hours: bool
+    carry_forward: bool
+    purchase_only_at_renewal: bool
+    packs: dict[PackKind, PackTerms]
+    tiers: dict[str, TierPacks]
+    uses: Uses
+
+    def tier(self, tier: str) -> TierPacks | None:
+        """The tier's included packs, or None when it has none (Table 9: '–')."""
+        packs = self.tiers.get(tier)
+        return packs if packs is not None and packs.deployments > 0 and packs.pack is not None else None
+
+
+def expansion_terms(policy: Policy) -> ExpansionTerms | None:
+    """The policy's expansion module; None when the policy has none."""
+    return policy.terms(MODULE)
+
+
+def load(tables: dict, policy: Policy) -> ExpansionTerms:
+    return structured(tables, ExpansionTerms)

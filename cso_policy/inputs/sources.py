@@ -1,0 +1,44 @@
+"""Record sources: readers that turn files (or APIs) into ``(file, line, obj)`` triples.
+
+A source is a :class:`RecordSource` from the ``cso_policy_record_sources`` hook. ``obj`` is a
+decoded record dict (with ``kind``), or a :class:`BadLine` for input the source could not
+decode; the core structures and checks every dict, so a source only decodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from attrs import define, frozen
+
+
+@define(frozen=True)
+class BadLine:
+    """What a source yields in place of an object for input it could not decode; ``reason``
+    becomes the message of an ``input.invalid_record`` finding at that file and line."""
+
+    reason: str
+
+
+RawRecord = tuple[str, int, "dict | BadLine"]
+"""``(file, line, obj)``: where a record came from (for findings) and the decoded record."""
+
+
+@frozen(kw_only=True)
+class RecordSource:
+    """A reader of records.
+
+    :param name: what ``source = "name"`` in a ``[[records]]`` entry names; its options are the
+        ``[plugins.<name>]`` table overlaid with the entry's own keys.
+    :param read: ``read(path, options)`` -> an iterator of :data:`RawRecord`; *path* is None for
+        an entry without a path (a live API). Raise :class:`cso_policy.ConfigError` for options
+        or a file it cannot use (exit 2, one line).
+    :param suffixes: the file suffixes it reads when an entry names no source (``(".jsonl",)``).
+    :param description: one line for ``cso-policy plugins``.
+    """
+
+    name: str
+    read: Callable[[Path | None, dict], Iterator[RawRecord]]
+    suffixes: tuple[str, ...] = ()
+    description: str = ""

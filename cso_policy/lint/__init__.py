@@ -1,0 +1,194 @@
+"""``cso-policy lint``: contract and policy files, as a pre-commit hook.
+
+A TOML file is a contract when it has ``policy`` or ``packages``; it is policy data when it
+sits in a version folder (beside a ``manifest.toml``); ``LOCK`` files hold the content
+hashes of published versions. Folders are searched recursively. The core checks file
+formats, policy versions, time zones and holiday regions; each domain checks its own
+contract fields (``cso_policy_lint_contract``) and its policy module (``PolicyModule.lint``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holidays_lib
+from attrs import define
+
+from ..core.convert import StructureError, structure
+from ..core.model import Contract, Level
+from ..errors import ConfigError
+from ..policy.lock import LOCK_NAME, content_hash, read_lock
+from ..policy.registry import CORE_MODULE, Manifest, Policy, PolicyModule, PolicyRegistry
+from ..inputs.workspace import CONFIG_NAME
+from .catalogue import LintFinding, LintProblem, LintRule, suggest
+from .files import Collector, schema_problems
+
+WORKSPACE_FILES = (CONFIG_NAME,)  # workspace files that are not contracts
+
+ContractCheck = Callable[[Contract, "Policy | None"], Iterable[LintProblem]]
+
+
+@define
+class Linter:
+    """Lint with the rules and checks the registered plugins declare."""
+
+    registry: PolicyRegistry
+    rules: Mapping[str, LintRule]
+    contract_checks: list[ContractCheck]
+    modules: Mapping[str, PolicyModule]
+
+    def collector(self, path: Path) -> Collector:
+        return Collector(path, {rule_id: r.level for rule_id, r in self.rules.items()})
+
+    # -------------------------------------------------------------- contracts
+
+    def lint_contract(self, path: Path, data: dict | None = None, col: Collector | None = None) -> list[LintFinding]:
+        col = col or self.collector(path)
+        if data is None:
+            data = col.read(path, "contract.invalid_toml")
+            if data is None:
+                return col.found
+        try:
+            contract: Contract = structure(data, Contract)
+        except StructureError as exc:
+            col.extend(schema_problems(exc.problems, "contract.schema", at_key=True))
+            return col.found
+        try:
+            policy = self.registry.get(contract.policy)
+        except ConfigError:
+            available = ", ".join(sorted(self.registry.available())) or "none"
+            col.add("contract.unknown_policy", f"unknown policy {contract.policy!r} (available: {available})", "$.policy")
+            policy = None
+        col.extend(_term_and_place(contract))
+        for check in self.contract_checks:
+            col.extend(check(contract, policy))
+        return col.found
+
+    # -------------------------------------------------------------- policy versions
+
+    def lint_policy_version(self, folder: Path) -> list[LintFinding]:
+        manifest_path = folder / "manifest.toml"
+        col = self.collector(manifest_path)
+        data = col.read(manifest_path, "policy.invalid_toml")
+        if data is None:
+            return col.found
+        try:
+            manifest: Manifest = structure(data, Manifest)
+        except StructureError as exc:
+            col.extend(schema_problems(exc.problems, "policy.manifest"))
+            return col.found
+        if (manifest.id, manifest.version) != (folder.parent.name, folder.name):
+            col.add("policy.manifest", f"manifest says {manifest.id}@{manifest.version} but the folder is "
+                    f"{folder.parent.name}/{folder.name}", "$.id")
+        source = folder / manifest.source.file
+        if not source.is_file():
+            col.add("policy.source_hash", f"source file {manifest.source.file} is missing", "$.source.file")
+        else:
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()
+            if digest != manifest.source.sha256:
+                col.add("policy.source_hash", f"sha256 of {manifest.source.file} is {digest}, "
+                        f"manifest says {manifest.source.sha256}", "$.source.sha256")
+        for name in manifest.modules:
+            if not (folder / f"{name}.toml").is_file():
+                col.add("policy.manifest", f"module {name!r} is listed but {name}.toml is missing", "$.modules")
+        lock = read_lock(folder.parent.parent)
+        ref = f"{folder.parent.name}@{folder.name}"
+        if ref in lock and lock[ref] != content_hash(folder):
+            col.add("policy.locked_version_changed",
+                    f"{ref} is locked (published) but its files changed; revert them and add the new terms as a new version folder")
+        found = col.found
+        tables: dict[str, dict | None] = {}
+        cols: dict[str, Collector] = {}
+        for name in dict.fromkeys([CORE_MODULE, *manifest.modules]):
+            path = folder / f"{name}.toml"
+            if name not in self.modules or self.modules[name].lint is None or not path.is_file():
+                continue
+            cols[name] = self.collector(path)
+            tables[name] = cols[name].read(path, "policy.invalid_toml")
+        core = tables.get(CORE_MODULE)
+        tiers = core.get("tiers", []) if isinstance(core, dict) else []
+        tiers = [t for t in tiers if isinstance(t, str)] if isinstance(tiers, list) else []
+        for name, col in cols.items():
+            if tables[name] is not None:
+                col.extend(self.modules[name].lint(tables[name], tiers))
+            found += col.found
+        return found
+
+    # -------------------------------------------------------------- walking
+
+    def lint_paths(self, paths: Iterable[Path]) -> list[LintFinding]:
+        """Lint files and folders (recursively); policy version folders are linted once each."""
+        found: list[LintFinding] = []
+        versions: set[Path] = set()
+        for given in paths:
+            if not given.exists():
+                raise ConfigError(f"{given}: no such file or folder")
+            files = sorted(p for p in given.rglob("*") if p.is_file()) if given.is_dir() else [given]
+            for path in files:
+                explicit = not given.is_dir()
+                if path.name == LOCK_NAME:
+                    for manifest in sorted(path.parent.glob("*/*/manifest.toml")):
+                        versions.add(manifest.parent)
+                    continue
+                if path.suffix != ".toml" or path.name in WORKSPACE_FILES:
+                    if explicit and path.name not in WORKSPACE_FILES:
+                        found.append(LintFinding(rule="contract.not_recognised", level=self.rules["contract.not_recognised"].level,
+                                                 file=str(path), message="not a TOML file"))
+                    continue
+                version = _version_folder(path)
+                if version is not None:
+                    versions.add(version)
+                    continue
+                found += self._lint_toml_file(path, explicit)
+        for folder in sorted(versions):
+            found += self.lint_policy_version(folder)
+        return found
+
+    def _lint_toml_file(self, path: Path, explicit: bool) -> list[LintFinding]:
+        col = self.collector(path)
+        data = col.read(path, "contract.invalid_toml")
+        if data is None:
+            return col.found
+        if "policy" in data or "packages" in data:
+            return self.lint_contract(path, data, col)
+        if explicit:
+            col.add("contract.not_recognised", "neither a contract (no policy/packages) nor policy data (no manifest.toml beside it)")
+        return col.found
+
+
+def _version_folder(path: Path) -> Path | None:
+    folder = path if path.is_dir() else path.parent
+    return folder if (folder / "manifest.toml").is_file() else None
+
+
+def _term_and_place(contract: Contract) -> list[LintProblem]:
+    found = []
+    term = contract.term
+    if term.end <= term.start:
+        found.append(LintProblem(rule="contract.term_order", message=f"term end {term.end} is not after its start {term.start}",
+                                 path="$.term"))
+    try:
+        ZoneInfo(contract.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        found.append(LintProblem(rule="contract.timezone", path="$.timezone",
+                                 message=f"{contract.timezone!r} is not an IANA time zone name (e.g. America/New_York)"))
+    if contract.holidays is not None:
+        supported = holidays_lib.list_supported_countries()
+        if contract.holidays not in supported:
+            found.append(LintProblem(rule="contract.holidays", path="$.holidays", message=(
+                f"holiday country {contract.holidays!r} is unknown to the holidays package"
+                f"{suggest(contract.holidays.upper(), supported)}")))
+        elif contract.holidays_subdiv is not None and contract.holidays_subdiv not in supported[contract.holidays]:
+            found.append(LintProblem(rule="contract.holidays", path="$.holidays_subdiv", message=(
+                f"subdivision {contract.holidays_subdiv!r} is not one of {contract.holidays}'s: "
+                f"{', '.join(supported[contract.holidays][:12])}…")))
+    elif contract.holidays_subdiv is not None:
+        found.append(LintProblem(rule="contract.holidays", message="holidays_subdiv is given without a holidays country",
+                                 path="$.holidays_subdiv"))
+    return found
+
+
+__all__ = ["Linter", "LintFinding", "LintProblem", "LintRule", "Level"]

@@ -1,0 +1,148 @@
+"""SARIF 2.1.0 logs for code-scanning dashboards: the audit's format, and the log builder
+that ``lint`` shares."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from typing import TextIO
+
+from attrs import frozen
+
+from .._version import __version__
+from ..markers import hookimpl
+from . import Report, ReportFormat
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+@frozen(kw_only=True)
+class SarifRule:
+    id: str
+    short: str
+    full: str
+    help: str
+    level: str  # error | warning | info
+
+
+@frozen(kw_only=True)
+class SarifResult:
+    rule: str
+    level: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    fingerprint: str | None = None
+    properties: dict | None = None
+
+
+def _uri(file: str) -> str:
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            return path.as_uri()
+    return path.as_posix()
+
+
+def _location(r: SarifResult) -> dict:
+    physical: dict = {"artifactLocation": {"uri": _uri(r.file)}}
+    if r.line:
+        region = {"startLine": r.line}
+        if r.column:
+            region["startColumn"] = r.column
+        physical["region"] = region
+    return {"physicalLocation": physical}
+
+
+def sarif_log(rules: Iterable[SarifRule], results: Iterable[SarifResult], tool: str = "cso-policy") -> dict:
+    rules = sorted(rules, key=lambda r: r.id)
+    index = {r.id: i for i, r in enumerate(rules)}
+    out_results = []
+    for r in results:
+        item: dict = {
+            "ruleId": r.rule,
+            "level": LEVELS[r.level],
+            "message": {"text": r.message},
+        }
+        if r.rule in index:
+            item["ruleIndex"] = index[r.rule]
+        if r.file:
+            item["locations"] = [_location(r)]
+        if r.fingerprint:
+            item["partialFingerprints"] = {"csoPolicy/v1": r.fingerprint}
+        if r.properties:
+            item["properties"] = r.properties
+        out_results.append(item)
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": tool,
+                        "version": __version__,
+                        "informationUri": "https://example.invalid/cso-policy",
+                        "rules": [
+                            {
+                                "id": r.id,
+                                "name": r.id.replace(".", "_"),
+                                "shortDescription": {"text": r.short},
+                                "fullDescription": {"text": r.full or r.short},
+                                "help": {"text": r.help},
+                                "defaultConfiguration": {"level": LEVELS[r.level]},
+                            }
+                            for r in rules
+                        ],
+                    }
+                },
+                "results": out_results,
+            }
+        ],
+    }
+
+
+def _file_line(source: str | None) -> tuple[str | None, int | None]:
+    if not source:
+        return None, None
+    file, _, line = source.rpartition(":")
+    if line.isdigit() and file:
+        return file, int(line)
+    return source.split(" ")[0], None
+
+
+def write_sarif(report: Report, stream: TextIO) -> None:
+    rules = [
+        SarifRule(id=r.id, short=r.title, full=r.description or r.title,
+                  help=f"{r.title}. Clause: {r.clause} of the CSO terms. Run `cso-policy explain {r.id}` for the details.",
+                  level=str(r.level))
+        for r in report.rules
+    ]
+    results = []
+    for f in report.findings:
+        file, line = _file_line(f.source)
+        props = {"contract": f.contract, "lob": f.lob, "record": f.record, "clause": f.clause, "policy": f.policy,
+                 "impact": f.impact.as_dict() if f.impact else {}, "period": f.period}
+        if f.waived:
+            props["waiver"] = f.waiver
+        results.append(SarifResult(rule=f.rule, level=str(f.level), message=f"{f.message} [{f.clause}]", file=file,
+                                   line=line, fingerprint=f.fingerprint, properties=props))
+    log = sarif_log(rules, results)
+    for item, f in zip(log["runs"][0]["results"], report.findings):
+        if f.waived:  # SARIF's own way to say "accepted"
+            item["suppressions"] = [{"kind": "external", "justification": f.waiver["reason"]}]
+    stream.write(json.dumps(log, indent=2, ensure_ascii=False) + "\n")
+
+
+FORMAT = ReportFormat(name="sarif", write=write_sarif, extension="sarif", description="SARIF 2.1.0 for code scanning")
+
+
+@hookimpl
+def cso_policy_report_formats():
+    return [FORMAT]

@@ -1,1 +1,0 @@
-"""Built-in rules. Each module is a default plugin exposing ``cso_policy_rules``."""
