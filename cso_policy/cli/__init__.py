@@ -85,9 +85,9 @@ def main(ctx, plugins):
 
 
 def _add_commands() -> None:
-    from . import audit, entitlements, explain, lint, plugins, policies, rules
+    from . import audit, entitlements, explain, lint, plugins, policies, rules, test
 
-    for module in (audit, explain, rules, entitlements, policies, lint, plugins):
+    for module in (audit, explain, rules, entitlements, policies, lint, plugins, test):
         main.add_command(module.command)
 
 

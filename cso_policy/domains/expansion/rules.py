@@ -8,18 +8,46 @@ running use is kept by :mod:`cso_policy.domains.expansion.ledger`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 from attrs import evolve
 
 from ...core.context import EPSILON, Audit, ContractView, Pool
 from ...core.model import Level, Violation
-from ...core.rule import rule
+from ...core.rule import fails, passes, rule
 from ..entitlement.records import Work
 from ..entitlement.rules import _h, _pool_name
 from .budget import Budget, budget, counted_scopes, eligible, purchase_name, purchase_problem, uncovered_hours
 from .ledger import pending_work, usage
 from .records import ExpansionScope
 from .terms import PER_DEPLOYMENT, expansion_terms
+
+
+# ------------------------------------------------------------ examples
+
+# The example contract's package p1 is Premier: Table 9 "2x Intermediate Deployments (includes
+# up to 60 hours)", read per deployment (I-6); term 2026-01-01..2026-12-31 in New York.
+_APPROVED = "2026-02-02T10:00:00-05:00"  # local date 2026-02-02
+
+
+def _scope(id: str = "xs-1", hours: float = 60, *, pack: str = "intermediate", use: str = "new_line_of_business",
+           approved_at: str = _APPROVED) -> dict:
+    return {"kind": "expansion_scope", "id": id, "package": "p1", "pack": pack, "use": use, "hours": hours,
+            "approved_at": approved_at}
+
+
+def _work(id: str, day: str, hours: float, scope: str = "xs-1") -> dict:
+    return {"kind": "work", "id": id, "date": day, "lob": "retail", "hours": hours, "service": "expansion",
+            "expansion": scope}
+
+
+def _bought(on: date, hours: float = 40, kind: str = "intermediate") -> dict:
+    """The example contract as a renewal (of EX-2025) with one purchase of expansion hours for p1."""
+    return {"renewal_of": "EX-2025",
+            "expansion_purchases": [{"package": "p1", "kind": kind, "hours": hours, "purchased_on": on}]}
+
+
+_RENEWAL = date(2026, 1, 1)  # the example term's start
 
 
 def _pools(audit: Audit) -> Iterator[tuple[ContractView, Pool]]:
@@ -77,6 +105,19 @@ def _purchases_not_eligible(view: ContractView):
     "Table 9",
     Level.ERROR,
     finish=True,
+    examples=[
+        passes(_scope(), _work("w1", "2026-02-03", 10),
+               note="Table 9: Premier includes intermediate deployments; an intermediate scope is eligible"),
+        fails(_scope(pack="basic", hours=36), _work("w1", "2026-02-03", 10), flags=["xs-1"],
+              note="Table 9: Premier has 2x Intermediate, not basic: the scope is not eligible (10 h worked on it)"),
+        fails(_scope(pack="basic", hours=36), flags=["xs-1"], contract={"tier": "foundations"},
+              note="Table 9: Foundations '–', no expansion packs at all"),
+        passes(contract=_bought(_RENEWAL),
+               note="Section 9: 40 h bought on 2026-01-01, the start of the renewal term: valid"),
+        fails(flags=["-"], contract=_bought(date(2026, 3, 1)),
+              note="Section 9 'purchased only upon renewal': 40 h bought mid-term on 2026-03-01 add nothing; the "
+                   "finding names the contract, not a record"),
+    ],
 )
 def not_eligible(audit: Audit):
     """A scope on a tier without expansion packs (Foundations) or of a pack kind the tier does
@@ -108,6 +149,16 @@ def not_eligible(audit: Audit):
     "Table 9",
     Level.ERROR,
     finish=True,
+    examples=[
+        passes(_scope("xs-1"), _scope("xs-2", approved_at="2026-03-02T10:00:00-05:00"),
+               note="Table 9: Premier 2x Intermediate Deployments; 2 scopes use both"),
+        fails(_scope("xs-1"), _scope("xs-2", approved_at="2026-03-02T10:00:00-05:00"),
+              _scope("xs-3", 20, approved_at="2026-06-01T10:00:00-04:00"), flags=["xs-3"],
+              note="Table 9: Premier 2 deployments; xs-3, approved third (06-01), is deployment 3 of 2"),
+        passes(_scope("xs-1"), _scope("xs-2", approved_at="2026-03-02T10:00:00-05:00"),
+               _scope("xs-3", 20, approved_at="2026-06-01T10:00:00-04:00"), contract=_bought(_RENEWAL),
+               note="Table 9 + Section 9: 2 included + 1 purchased at the renewal start 2026-01-01 = 3 deployments"),
+    ],
 )
 def deployments_exceeded(audit: Audit):
     """Scopes of a package in approval order against its included deployments plus valid
@@ -160,6 +211,18 @@ def _worked_beyond(view: ContractView):
     "Section 9",
     Level.ERROR,
     finish=True,
+    examples=[
+        passes(_scope(hours=60), _work("w1", "2026-02-03", 40), _work("w2", "2026-02-04", 20),
+               note="Table 9 Premier intermediate deployment up to 60 h (I-6: per deployment): 60 h approved, "
+                    "40 + 20 = 60 h worked"),
+        fails(_scope(hours=61), flags=["xs-1"],
+              note="Table 9 Premier intermediate deployment up to 60 h (I-6): 61 h approved is 1 h beyond"),
+        fails(_scope(hours=50), _work("w1", "2026-02-03", 30), _work("w2", "2026-02-04", 20),
+              _work("w3", "2026-02-05", 1), flags=["w3"],
+              note="Section 9: 50 h approved; 30 + 20 = 50 h, then w3 makes 51 h: w3 crosses, 1 h over"),
+        passes(_scope(hours=100), contract=_bought(_RENEWAL),
+               note="Table 9 + Section 9: 60 h deployment + 40 h purchased at the renewal start = 100 h approved"),
+    ],
 )
 def over_scope(audit: Audit):
     """In-term work hours per scope against its approved hours (names the record that crossed);
@@ -206,6 +269,17 @@ def _pending_before_approval(audit: Audit):
     "Section 9",
     Level.ERROR,
     kinds=("work",),
+    examples=[
+        passes(_scope(approved_at="2026-03-10T23:30:00-04:00"), _work("w-10", "2026-03-10", 3),
+               note="Section 9: approved 2026-03-10 23:30 New York; work on the approval day itself is fine"),
+        fails(_scope(approved_at="2026-03-10T23:30:00-04:00"), _work("w-09", "2026-03-09", 2), flags=["w-09"],
+              note="Section 9 'prior to LivePerson beginning any work': approved 2026-03-10, work dated 03-09"),
+        passes(_scope(approved_at="2026-03-11T02:00:00+00:00"), _work("w-10", "2026-03-10", 3),
+               note="Section 9: 2026-03-11T02:00Z is 2026-03-10 22:00 in New York, the local approval date: "
+                    "work on 03-10 is on the approval day"),
+        fails(_work("w-09", "2026-03-09", 2), _scope(approved_at="2026-03-10T23:30:00-04:00"), flags=["w-09"],
+              note="Section 9: the same work before approval when the scope record comes after it"),
+    ],
 )
 def _work_before_approval(record: Work, view: ContractView, pool: Pool, audit: Audit):
     """The work date against the local date of the scope's approved_at in the contract time
@@ -228,6 +302,13 @@ before_approval = evolve(_work_before_approval, finish=_pending_before_approval)
     "Section 9",
     Level.ERROR,
     kinds=("work",),
+    examples=[
+        passes(_scope(), _work("w-last", "2026-12-31", 3),
+               note="Section 9: work on 2026-12-31, the last day of the term"),
+        fails(_scope(), _work("w-after", "2027-01-01", 2), flags=["w-after"], as_of="2027-02-01T00:00:00Z",
+              note="Section 9 'used by the end of the ... term and do not carry forward': work on 2027-01-01, "
+                   "the day after the term end 2026-12-31"),
+    ],
 )
 def after_term(record: Work, view: ContractView, pool: Pool, audit: Audit):
     """Expansion hours must be used by the end of the term and do not carry forward; such work
@@ -259,6 +340,14 @@ def after_term(record: Work, view: ContractView, pool: Pool, audit: Audit):
     "Section 9",
     Level.ERROR,
     finish=True,
+    examples=[
+        fails(_scope(hours=20, use="training"), _work("w1", "2026-02-03", 16), flags=["xs-1"],
+              note="Section 9: Expansion Pack hours cannot be used for training (16 h worked on the scope)"),
+        fails(_scope(hours=20, use="insights_deployment"), flags=["xs-1"],
+              note="Section 9: nor for deploying LivePerson Insights"),
+        passes(_scope(hours=20, use="deployment_optimization"), _work("w1", "2026-02-03", 16),
+               note="Section 9: deployment optimization requiring LivePerson technical resources is an allowed use"),
+    ],
 )
 def disallowed_use(audit: Audit):
     """Operational tuning, training, custom development by LivePerson, deploying Insights

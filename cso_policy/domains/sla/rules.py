@@ -17,7 +17,7 @@ from attrs import define, evolve, field
 
 from ...core.context import Audit, ContractView, Pool
 from ...core.model import Impact, Level, Violation
-from ...core.rule import rule
+from ...core.rule import fails, passes, rule
 from ...errors import ConfigError
 from .attainment import Attainment
 from .business_days import BusinessCalendar, business_calendar
@@ -143,13 +143,54 @@ def _breaches(record, view, pool, audit, clock: str):
     return [_breach_violation(record, view, pool, o, terms) for o in outcomes if isinstance(o, Breach)]
 
 
+# ------------------------------------------------------------ examples
+
+# Example tickets open on Monday 2026-03-02 09:00 EST for the example contract (Premier,
+# America/New_York, US holidays). Table 8 Premier: P1 response 1 h, periodic update 2 h,
+# resolution 12 h, RCA 3 business days; P2 3 h, 12 h, 3 d (72 h, I-3), 5 business days;
+# P3 2 d, 3 d, 5 d, RCA N/A.
+_OPENED = "2026-03-02T09:00:00-05:00"
+
+
+def _ticket(severity: str, *, id: str = "t1", opened_at: str = _OPENED, **fields) -> dict:
+    return {"kind": "ticket", "id": id, "lob": "retail", "severity": severity, "opened_at": opened_at,
+            "channel": "web", **fields}
+
+
+def _est(hhmm: str, day: int = 2) -> str:
+    """A time on 2026-03-<day> in New York (EST, before the DST change of 2026-03-08)."""
+    return f"2026-03-{day:02d}T{hhmm}:00-05:00"
+
+
 # ------------------------------------------------------------ rules
 
 # The four Table 8 clock rules: ticket checks behind the one gate that measures the ticket.
 clock_rule = functools.partial(rule, clause="Table 8", level=Level.ERROR, kinds=("ticket",), gate=clocks_to_report)
 
 
-@clock_rule("sla.response", "First response later than the Table 8 target")
+@clock_rule(
+    "sla.response",
+    "First response later than the Table 8 target",
+    examples=[
+        passes(_ticket("P1", first_response_at=_est("10:00"), resolved_at=_est("11:00"), is_bug=True),
+               note="Premier P1 response 1 h (Table 8): 09:00 -> 10:00 is 60 min, met exactly at the target"),
+        fails(_ticket("P1", first_response_at=_est("10:01"), resolved_at=_est("11:00"), is_bug=True), flags=["t1"],
+              note="Premier P1 response 1 h (Table 8): 09:00 -> 10:01 is 61 min, 1 min over"),
+        fails(_ticket("P1", updates=[_est("10:20")], resolved_at=_est("11:00"), is_bug=True), flags=["t1"],
+              note="Premier P1 response 1 h (Table 8): no first_response_at, so the first update is the response: "
+                   "09:00 -> 10:20 is 80 min, 20 min over"),
+        fails(_ticket("P2"), flags=["t1"], as_of="2026-03-02T12:01:00-05:00",
+              note="Premier P2 response 3 h (Table 8): open and unanswered, measured to --as-of: "
+                   "09:00 -> 12:01 is 3 h 1 min, 1 min over"),
+        passes(_ticket("P3", severity_changes=[{"at": _est("12:00"), "severity": "P1"}],
+                       first_response_at=_est("12:45"), resolved_at=_est("13:00"), is_bug=True),
+               note="opened P3 (response 2 d), raised to P1 at 12:00: I-5 restart, the clock restarts with the "
+                    "Premier P1 target 1 h (Table 8): 12:00 -> 12:45 is 45 min, met"),
+        passes(_ticket("P1", first_response_at=_est("14:00"), resolved_at=_est("15:00"), is_bug=True),
+               contract={"tier": "foundations"},
+               note="Foundations has no enhanced SLA (Table 8: '–'): a P1 answered after 5 h is not measured"),
+    ],
+)
 def response(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """opened_at -> first_response_at (without one: the first update or the resolution, any of
     which is a response) against the response target of the tier and severity. Open tickets
@@ -157,7 +198,24 @@ def response(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     return _breaches(record, view, pool, audit, "response")
 
 
-@clock_rule("sla.periodic_update", "A gap between updates longer than the Table 8 periodic-update interval")
+@clock_rule(
+    "sla.periodic_update",
+    "A gap between updates longer than the Table 8 periodic-update interval",
+    examples=[
+        passes(_ticket("P1", first_response_at=_est("09:30"), updates=[_est("11:30")], resolved_at=_est("13:30"),
+                       is_bug=True),
+               note="Premier P1 periodic update 2 h (Table 8): gaps 09:30 -> 11:30 -> 13:30 are 2 h each, met"),
+        fails(_ticket("P1", first_response_at=_est("09:30"), updates=[_est("11:45"), _est("12:30")],
+                      resolved_at=_est("15:00"), is_bug=True), flags=["t1", "t1"],
+              note="Premier P1 periodic update 2 h (Table 8): gaps 09:30 -> 11:45 (2 h 15 min, 15 min over), "
+                   "11:45 -> 12:30 (45 min), 12:30 -> 15:00 (2 h 30 min, 30 min over): one finding per gap"),
+        passes(_ticket("P2", first_response_at=_est("09:30")), as_of="2026-03-02T21:30:00-05:00",
+               note="Premier P2 periodic update 12 h (Table 8): open, last event 09:30 -> --as-of 21:30 is 12 h, met"),
+        fails(_ticket("P2", first_response_at=_est("09:30")), flags=["t1"], as_of="2026-03-02T21:31:00-05:00",
+              note="Premier P2 periodic update 12 h (Table 8): open, last event 09:30 -> --as-of 21:31 is "
+                   "12 h 1 min, 1 min over"),
+    ],
+)
 def periodic_update(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """Every gap between consecutive events of [first response, updates..., resolution] (for an
     open ticket, the last event to --as-of) against the periodic-update interval; one finding
@@ -165,13 +223,51 @@ def periodic_update(record: Ticket, view: ContractView, pool: Pool, audit: Audit
     return _breaches(record, view, pool, audit, "periodic_update")
 
 
-@clock_rule("sla.resolution", "A non-bug issue resolved later than the Table 8 target")
+@clock_rule(
+    "sla.resolution",
+    "A non-bug issue resolved later than the Table 8 target",
+    examples=[
+        passes(_ticket("P2", resolved_at=_est("09:00", day=5)),
+               note="Premier P2 resolution 3 days = 72 h (Table 8, I-3: a day is 24 h elapsed): "
+                    "Mon 03-02 09:00 -> Thu 03-05 09:00 is 72 h, met"),
+        fails(_ticket("P2", resolved_at=_est("09:01", day=5)), flags=["t1"],
+              note="Premier P2 resolution 3 days = 72 h (Table 8, I-3): Mon 03-02 09:00 -> Thu 03-05 09:01 is "
+                   "72 h 1 min, 1 min over"),
+        passes(_ticket("P2", resolved_at=_est("09:01", day=5), is_bug=True),
+               note="Table 8 'Resolution for Non-Bug Issue': the same 72 h 1 min on a bug (is_bug) has no target"),
+        fails(_ticket("P1", resolved_at=_est("21:30")), flags=["t1"],
+              note="Premier P1 resolution 12 h (Table 8): 09:00 -> 21:30 is 12 h 30 min, 30 min over"),
+    ],
+)
 def resolution(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """opened_at -> resolved_at for tickets with is_bug false; 'd' is 24 h of elapsed time (I-3)."""
     return _breaches(record, view, pool, audit, "resolution")
 
 
-@clock_rule("sla.rca", "An RCA delivered after its Table 8 due date")
+@clock_rule(
+    "sla.rca",
+    "An RCA delivered after its Table 8 due date",
+    examples=[
+        passes(_ticket("P1", resolved_at=_est("10:00"), is_bug=True, rca_delivered_at="2026-03-06T00:00:00-05:00"),
+               note="Premier P1 RCA 3 business days (Table 8, I-4): resolved Mon 03-02; Tue 3, Wed 4, Thu 5 -> due "
+                    "by the end of Thu 03-05 (2026-03-06T00:00-05:00); delivered exactly then, met"),
+        fails(_ticket("P1", resolved_at=_est("10:00"), is_bug=True, rca_delivered_at="2026-03-06T00:01:00-05:00"),
+              flags=["t1"],
+              note="Premier P1 RCA 3 business days (Table 8, I-4): due end of Thu 03-05; delivered "
+                   "2026-03-06T00:01-05:00, 1 min over"),
+        passes(_ticket("P1", opened_at="2026-07-01T09:00:00-04:00", resolved_at="2026-07-01T12:00:00-04:00",
+                       is_bug=True, rca_delivered_at="2026-07-07T17:00:00-04:00"),
+               note="Premier P1 RCA 3 business days, US holidays (I-4): resolved Wed 07-01; Thu 2 (1), Fri 3 "
+                    "observed Independence Day, weekend, Mon 6 (2), Tue 7 (3) -> delivered Tue 07-07 17:00, met"),
+        fails(_ticket("P2", resolved_at=_est("10:00"), is_bug=True), flags=["t1"],
+              as_of="2026-03-10T12:00:00-04:00",
+              note="Premier P2 RCA 5 business days (Table 8, I-4): resolved Mon 03-02; Tue 3 .. Fri 6, Mon 9 -> due "
+                   "end of Mon 03-09 (2026-03-10T00:00-04:00, after the DST change); none by --as-of "
+                   "2026-03-10T12:00-04:00, 12 h over"),
+        passes(_ticket("P3", resolved_at=_est("10:00"), is_bug=True),
+               note="Premier P3 RCA is N/A (Table 8): no RCA by --as-of 2027-01-01 is no finding"),
+    ],
+)
 def rca(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """Due by the end of the Nth business day after the local date of resolution, in the
     contract's time zone; weekends off, public holidays of the contract's country and
@@ -198,6 +294,17 @@ def rca(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     "Table 7",
     Level.WARNING,
     kinds=("ticket",),
+    examples=[
+        fails(_ticket("P2", security_incident=True, resolved_at=_est("12:00")), flags=["t1"],
+              note="Table 7: security incidents (DoS/DDoS, data compromise) are P1; this one was classified P2"),
+        fails(_ticket("P3", security_incident=True, severity_changes=[{"at": _est("10:00"), "severity": "P1"}],
+                      resolved_at=_est("12:00")), flags=["t1"],
+              note="Table 7: a security incident held P3 from 09:00 until it was raised to P1 at 10:00"),
+        passes(_ticket("P1", security_incident=True, resolved_at=_est("12:00")),
+               note="Table 7: a security incident classified P1 from the start"),
+        passes(_ticket("P2", resolved_at=_est("12:00")),
+               note="Table 7: a P2 that is not flagged security_incident"),
+    ],
 )
 def severity_misclassified(record: Ticket, view: ContractView, pool: Pool, audit: Audit):
     """Security incidents (DoS/DDoS, suspected or actual data compromise) are P1 (Table 7): a
