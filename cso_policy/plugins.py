@@ -10,6 +10,7 @@ to import, or implements a hook that does not exist (a misspelling), is recorded
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import importlib.metadata
@@ -25,30 +26,24 @@ from attrs import frozen
 from . import hookspecs
 from .markers import PROJECT
 
-DOMAINS = (
-    "cso_policy.domains.entitlement",
-    "cso_policy.domains.expansion",
-    "cso_policy.domains.sla",
-    "cso_policy.domains.inputs",
-    "cso_policy.domains.waivers",
-)
 SOURCES = ("cso_policy.inputs.jsonl",)
 POLICIES = ("cso_policy.policy",)
 
 
-def _report_formats() -> tuple[str, ...]:
-    """Every module of ``cso_policy.reports`` that adds a format (adding one is adding a module)."""
-    from . import reports
-
+def _discover(package_name: str) -> tuple[str, ...]:
+    """The modules (or subpackages) of *package_name* that implement a hook, sorted: adding a
+    domain is adding a package under ``domains/``, adding a format a module under ``reports/``."""
+    package = importlib.import_module(package_name)
     found = []
-    for info in pkgutil.iter_modules(reports.__path__):
-        module = importlib.import_module(f"{reports.__name__}.{info.name}")
-        if hasattr(module, "cso_policy_report_formats"):
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package_name}.{info.name}")
+        if any(name.startswith("cso_policy_") for name in vars(module)):
             found.append(module.__name__)
     return tuple(sorted(found))
 
 
-DEFAULT_PLUGINS = DOMAINS + SOURCES + _report_formats() + POLICIES
+DOMAINS = _discover("cso_policy.domains")
+DEFAULT_PLUGINS = DOMAINS + SOURCES + _discover("cso_policy.reports") + POLICIES
 
 ENTRY_POINT_GROUP = PROJECT
 DISABLE_AUTOLOAD_ENV = "CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD"
@@ -88,17 +83,40 @@ class PluginManager(pluggy.PluginManager):
         return self.info.get(name, PluginInfo(name, "registered"))
 
     def check_hooks(self) -> None:
-        """pluggy's ``check_pending()``: a plugin implementing a hook that no spec declares
-        (``cso_policy_rule`` for ``cso_policy_rules``) is a problem, and it is unregistered so
-        that nothing of it half-runs."""
-        while True:
-            try:
-                self.check_pending()
-                return
-            except pluggy.PluginValidationError as exc:
-                name = self.get_name(exc.plugin) or repr(exc.plugin)
-                self.unregister(exc.plugin)
-                self.problems.append(PluginProblem(name, "hooks", str(exc).replace("\n", " ")))
+        """A plugin that implements a hook no spec declares (``cso_policy_rule`` for
+        ``cso_policy_rules``), or defines a ``cso_policy_*`` function without ``@hookimpl``, is
+        a problem, and it is unregistered so that nothing of it half-runs. pluggy's
+        ``check_pending()`` then confirms that every hook implementation has its spec."""
+        known = sorted(name for name in vars(hookspecs) if name.startswith(HOOK_PREFIX))
+        for name, caller in sorted(vars(self.hook).items()):
+            if not name.startswith(HOOK_PREFIX) or caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                if not impl.optionalhook and self.is_registered(impl.plugin):
+                    self._refuse(impl.plugin_name, impl.plugin, f"{name} is not a hook{_did_you_mean(name, known)}")
+        for plugin_name, plugin in list(self.list_name_plugin()):
+            if plugin_name in DEFAULT_PLUGINS or plugin is None:
+                continue
+            for attr in sorted(vars(plugin) if hasattr(plugin, "__dict__") else ()):
+                value = getattr(plugin, attr, None)
+                if attr.startswith(HOOK_PREFIX) and callable(value) and self.parse_hookimpl_opts(plugin, attr) is None:
+                    self._refuse(plugin_name, plugin, f"{attr} is not marked @hookimpl, so it would never be called"
+                                 + ("" if attr in known else f" (and is not a hook{_did_you_mean(attr, known)})"))
+                    break
+        self.check_pending()
+
+    def _refuse(self, name: str, plugin, why: str) -> None:
+        if self.is_registered(plugin):
+            self.unregister(plugin)
+        self.problems.append(PluginProblem(name, "hooks", f"{why}; the plugin was left out"))
+
+
+HOOK_PREFIX = "cso_policy_"
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def get_plugin_manager(*, load_entrypoints: bool = False) -> PluginManager:

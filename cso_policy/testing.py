@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import shutil
 import types
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -123,12 +124,14 @@ class AuditResult:
 
 @define
 class Workspace:
-    """A workspace under construction in a folder: contracts, record files, plugin options."""
+    """A workspace under construction in a folder: contracts, record files, ``[[records]]``
+    entries read by a named source, plugin options."""
 
     root: Path
     contract_files: list[Path] = field(factory=list)
     record_files: list[Path] = field(factory=list)
     options: dict = field(factory=dict)
+    record_entries: list[RecordInput] = field(factory=list)
 
     def contract(self, **changes) -> dict:
         """Write a contract (:func:`contract_data` with *changes*); returns its data."""
@@ -138,6 +141,17 @@ class Workspace:
         path.write_text(toml_text(data), encoding="utf-8")
         self.contract_files.append(path)
         return data
+
+    def contract_file(self, path: str | Path) -> Path:
+        """Add an existing contract file (a TOML fixture of your tests): it is copied into the
+        workspace's ``contracts`` folder under its own name; returns the copy."""
+        source = Path(path)
+        target = self.root / "contracts" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        if target not in self.contract_files:
+            self.contract_files.append(target)
+        return target
 
     def records(self, records: Iterable[dict | str], name: str = "records.jsonl") -> Path:
         """Write a JSON Lines file: a dict is one record (``contract`` defaults to the example
@@ -157,6 +171,20 @@ class Workspace:
         """Set ``[plugins.<name>]`` options for the run."""
         self.options.setdefault(name, {}).update(values)
 
+    def source(self, name: str, path: str | Path | None = None, /, **options) -> None:
+        """Add a ``[[records]]`` entry read by the record source *name*, as
+        ``[[records]] source = "<name>"`` in ``cso-policy.toml``: *path* is its file, folder or
+        glob (relative to the workspace root), or None for a source that reads no file (a live
+        API); *options* are the entry's own keys, overlaid on ``[plugins.<name>]``
+        (:meth:`plugin_options`) when the source reads them. Example::
+
+            cso_workspace.source("acme-csv", data / "export.csv", contract="EX-2026", lob="retail")
+            cso_workspace.source("acme-api", base_url=httpserver.url_for("/"))  # no file
+        """
+        self.record_entries.append(
+            RecordInput(path=Path(path) if path is not None else None, source=name, options=dict(options))
+        )
+
     def audit(
         self,
         *,
@@ -169,7 +197,9 @@ class Workspace:
         inputs: Iterable[RecordInput] = (),
     ) -> AuditResult:
         """Audit the workspace in process. *plugins* are modules or objects to register, or paths
-        of local plugin files; *autoload* also loads installed entry-point plugins."""
+        of local plugin files, or ``(name, module)`` pairs (see :func:`catalogue`); *autoload*
+        also loads installed entry-point plugins. With *as_of* None, open items (an SLA clock
+        still running) are not measured."""
         if not self.contract_files:
             self.contract()
         cat = catalogue(plugins, autoload=autoload)
@@ -177,7 +207,7 @@ class Workspace:
         rules = cat.select(select, ignore)
         moment = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if isinstance(as_of, str) else as_of
         contracts = load_contracts([str(p) for p in self.contract_files], self.root)
-        record_inputs = [RecordInput(path=p) for p in self.record_files] + list(inputs)
+        record_inputs = [RecordInput(path=p) for p in self.record_files] + self.record_entries + list(inputs)
         result, views = audit(cat, contracts, record_inputs, base=self.root, rules=rules, as_of=moment,
                               policy_roots=policies, plugin_options=self.options)
         report = make_report(cat, result, views, moment)
@@ -185,13 +215,20 @@ class Workspace:
 
 
 def catalogue(plugins: Sequence = (), *, autoload: bool = False) -> Catalogue:
-    """The catalogue of the default plugins plus *plugins* (modules, objects or plugin file paths)."""
+    """The catalogue of the default plugins plus *plugins*: modules, objects or plugin file
+    paths, registered under their module name (or file stem), or ``(name, module)`` pairs,
+    registered under *name*: give the name the plugin has when installed (its entry-point
+    name), since findings of its rules name it (``Finding.plugin``). Raises AssertionError
+    when a plugin fails (an unknown hook...)."""
     pm = get_plugin_manager(load_entrypoints=autoload)
     for plugin in plugins:
+        name = None
+        if isinstance(plugin, tuple) and len(plugin) == 2 and isinstance(plugin[0], str):
+            name, plugin = plugin
         if isinstance(plugin, (str, Path)):
             load_local_plugins(pm, [str(plugin)])
         elif not pm.is_registered(plugin):
-            pm.register(plugin, name=getattr(plugin, "__name__", None))
+            pm.register(plugin, name=name or getattr(plugin, "__name__", None))
     pm.check_hooks()
     problems = list(pm.problems)
     if problems:

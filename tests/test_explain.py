@@ -115,3 +115,20 @@ def test_explain_without_an_agreed_rate_says_so(runner, make_workspace):
     assert "    no overage rate agreed in writing\n" in text
     assert "  computed: 120 h - 113 h = 7 h over\n" in text + "\n"
     assert "USD" not in text
+
+
+def test_explain_allowance_lists_the_shared_solutions_engineering_work(runner, make_workspace):
+    # Table 4 (I-2: one cap for all Solutions Engineering services): Premier 40 h a contract year.
+    # s1 25 h integrations + s2 10 h segmentation_management = 35 h; general consulting g1 5 h
+    # counts toward no allowance; s3 6 h integrations -> 41 h > 40 h: s3 crosses, 1 h over.
+    records = [work("s1", "2026-02-02", 25, service="integrations"), work("g1", "2026-02-03", 5),
+               work("s2", "2026-03-02", 10, service="segmentation_management"),
+               work("s3", "2026-04-06", 6, service="integrations")]
+    root = make_workspace([make_contract()], records)
+    result = runner.invoke(main, ["explain", "entitlement.allowance_hours", str(root), "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    text = sections(result.stdout)["entitlement.allowance_hours"]
+    rows = [m.groups() for m in map(ROW.match, text.splitlines()) if m]
+    assert [(r[1], float(r[5])) for r in rows] == [("s1", 25.0), ("s2", 35.0), ("s3", 41.0)]
+    assert rows[-1][6].strip() == "<- crossed 40 h"
+    assert "  computed: 41 h - 40 h = 1 h over; x USD 240.00/h = USD 240.00" in text

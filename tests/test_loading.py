@@ -384,3 +384,13 @@ def test_invoice_lines_whose_refs_resolve():
                invoice("i2", "expense", ref="e1", rate=10.0),
                invoice("i3", "overage_hours", quantity=0.0)]  # overage lines need no ref
     assert of(audit_records(make_contract(), records), UNKNOWN) == []
+
+
+def test_structuring_a_record_leaves_the_callers_dict_as_it_was():
+    from cso_policy.testing import structure_record
+
+    obj = work("w1", "2026-01-05", 5)
+    before = dict(obj)
+    record = structure_record(obj)
+    assert (record.kind, record.id, record.hours) == ("work", "w1", 5.0)
+    assert obj == before  # "kind" is still there: a source may yield the same dict again

@@ -109,7 +109,7 @@ def test_cso_policy_rules_plugin_rule_reports_and_names_its_plugin(workspace):
 
 def test_cso_policy_record_sources_reads_its_own_format(workspace):
     _plugin(workspace, "tsv_source", """
-        from cso_policy.inputs.sources import RecordSource
+        from cso_policy import RecordSource
 
         def read(path, options):
             for n, row in enumerate(path.read_text().splitlines(), start=1):
@@ -135,7 +135,7 @@ def test_cso_policy_record_sources_reads_its_own_format(workspace):
 
 def test_cso_policy_report_formats_adds_a_format(workspace):
     _plugin(workspace, "tsvfmt", """
-        from cso_policy.reports import ReportFormat
+        from cso_policy import ReportFormat
 
         def write(report, stream):
             for f in report.findings:
@@ -150,11 +150,24 @@ def test_cso_policy_report_formats_adds_a_format(workspace):
     assert result.output == "entitlement.not_included\tw2\n"
 
 
+def _ship_policy(shipped: Path, modules: dict[str, str] | None = None) -> Path:
+    """acme-terms@2.0 under *shipped*: a copy of liveperson-cso@1.0 (unlocked: the LOCK is only
+    at the root of the bundled folder) plus *modules* (name -> TOML text) listed in its manifest."""
+    version = shipped / "acme-terms" / "2.0"
+    shutil.copytree(builtin_policy_root() / "liveperson-cso" / "1.0", version)
+    manifest = version / "manifest.toml"
+    text = manifest.read_text().replace('id = "liveperson-cso"', 'id = "acme-terms"').replace('version = "1.0"', 'version = "2.0"')
+    for name, tables in (modules or {}).items():
+        assert '"expansion"]' in text
+        text = text.replace('"expansion"]', f'"expansion", "{name}"]')
+        (version / f"{name}.toml").write_text(tables)
+    manifest.write_text(text)
+    return version
+
+
 def test_cso_policy_policy_paths_ships_a_policy_version(workspace):
     shipped = workspace / "shipped"
-    shutil.copytree(builtin_policy_root() / "liveperson-cso" / "1.0", shipped / "acme-terms" / "2.0")
-    manifest = shipped / "acme-terms" / "2.0" / "manifest.toml"
-    manifest.write_text(manifest.read_text().replace('id = "liveperson-cso"', 'id = "acme-terms"').replace('version = "1.0"', 'version = "2.0"'))
+    _ship_policy(shipped)
     _plugin(workspace, "acme_policies", f"""
         from pathlib import Path
 
@@ -197,6 +210,241 @@ def test_cso_policy_adjust_finding_suppresses_and_replaces(workspace):
     assert result.exit_code == 0  # nothing at or above error remains
 
 
+# A record kind of a plugin's own: trainings given to a line of business. ``observe`` counts
+# the attendees of each package in ``pool.state`` before any rule sees the record.
+TRAINING_KIND = """
+from datetime import date
+
+from attrs import define
+from cso_policy import Level, Record, RecordKind, Violation, rule
+
+@define(kw_only=True)
+class Training(Record):
+    date: date
+    lob: str
+    attendees: int
+    kind = "training"
+
+def observe(record, contract, pool):
+    pool.state["acme"] = pool.state.get("acme", 0) + record.attendees
+
+@hookimpl
+def cso_policy_record_kinds():
+    return [RecordKind(name="training", cls=Training, dated_by="date", observe=observe,
+                       description="a training session and its attendees")]
+"""
+
+SEATS_RULE = """
+@rule("acme.training_seats", "More than 20 training attendees in the term", "Addendum T", Level.WARNING,
+      kinds=("training",))
+def seats(record, contract, pool, audit):
+    if pool.state["acme"] > 20:
+        yield Violation(record=record, message=f"{pool.state['acme']} attendees so far (20 seats)")
+
+@hookimpl
+def cso_policy_rules():
+    return [seats]
+"""
+
+
+def _training(i: int, day: str, attendees) -> str:
+    return json.dumps({"kind": "training", "id": f"t{i}", "contract": "NW-2026", "date": day, "lob": "retail",
+                       "attendees": attendees})
+
+
+def _with_trainings(workspace: Path, *lines: str) -> Path:
+    path = workspace / "training.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    (workspace / "cso-policy.toml").write_text('contracts = ["contracts"]\nrecords = ["records.jsonl", "training.jsonl"]\n')
+    return path
+
+
+def test_cso_policy_record_kinds_adds_a_kind_its_running_state_and_rules_over_it(workspace):
+    # 12 attendees on 02-02, 9 more on 03-02: the second training takes the package to 21
+    _plugin(workspace, "acme_training", TRAINING_KIND + SEATS_RULE)
+    _with_trainings(workspace, _training(1, "2026-02-02", 12), _training(2, "2026-03-02", 9))
+    result, report = _audit(["--plugin", str(workspace / "acme_training.py")], workspace)
+    assert result.exit_code == 1  # entitlement.not_included on w2 is an error
+    assert sorted((f["rule"], f["record"]) for f in report["findings"]) == [
+        ("acme.training_seats", "t2"), ("entitlement.not_included", "w2")]
+    [seats] = [f for f in report["findings"] if f["rule"] == "acme.training_seats"]
+    assert (seats["message"], seats["source"], seats["lob"], seats["level"], seats["plugin"]) == (
+        "21 attendees so far (20 seats)", f"{workspace / 'training.jsonl'}:2", "retail", "warning", "acme_training")
+    assert report["summary"]["records_by_kind"] == {"work": 2, "training": 2}
+
+
+def test_cso_policy_record_kinds_a_record_of_the_wrong_type_is_an_invalid_record(workspace):
+    _plugin(workspace, "acme_training", TRAINING_KIND + SEATS_RULE)
+    path = _with_trainings(workspace, _training(1, "2026-02-02", 12), _training(2, "2026-03-02", "nine"))
+    result, report = _audit(["--plugin", str(workspace / "acme_training.py")], workspace)
+    assert result.exit_code == 1
+    assert [(f["record"], f["message"]) for f in report["findings"] if f["rule"] == "input.invalid_record"] == [
+        (None, f"{path}:2 $.attendees: expected an integer, got 'nine'")
+    ]
+    # t2 never reached the kind's observer nor the rule: 12 attendees, no acme finding
+    assert not [f for f in report["findings"] if f["rule"] == "acme.training_seats"]
+    assert report["summary"]["records_by_kind"] == {"work": 2, "training": 1}
+
+
+# A policy module of a plugin's own: ``training.toml`` of a policy version the plugin ships.
+TRAINING_MODULE = """
+from pathlib import Path
+
+from attrs import frozen
+from cso_policy import PolicyModule, TermsError
+
+@frozen
+class TrainingTerms:
+    seats: int
+
+def load(tables, policy):
+    seats = tables.get("seats")
+    if type(seats) is not int or seats <= 0:
+        raise TermsError("$.seats", f"expected a number of seats above 0, got {seats!r}")
+    return TrainingTerms(seats=seats)
+
+@rule("acme.training_seats", "More attendees than the policy's training seats", "Training addendum", Level.WARNING,
+      kinds=("training",))
+def seats(record, contract, pool, audit):
+    terms = contract.policy.terms("training")  # None under a policy without the module
+    if terms is not None and record.attendees > terms.seats:
+        yield Violation(record=record, message=f"{record.attendees} attendees, {terms.seats} seats ({contract.policy_ref})")
+
+@hookimpl
+def cso_policy_policy_paths():
+    return [Path(__file__).parent / "shipped"]
+
+@hookimpl
+def cso_policy_policy_modules():
+    return [PolicyModule(name="training", load=load)]
+
+@hookimpl
+def cso_policy_rules():
+    return [seats]
+"""
+
+
+def test_cso_policy_policy_modules_reads_its_tables_for_its_rules(workspace):
+    _ship_policy(workspace / "shipped", {"training": "# Acme training addendum\nseats = 10\n"})
+    _plugin(workspace, "acme_terms", TRAINING_KIND + TRAINING_MODULE)
+    (workspace / "contracts" / "nw.toml").write_text(CONTRACT.format(policy="acme-terms@2.0"))
+    _with_trainings(workspace, _training(1, "2026-02-02", 12), _training(2, "2026-03-02", 9))
+    result, report = _audit(["--plugin", str(workspace / "acme_terms.py")], workspace)
+    assert result.exit_code == 1, result.output
+    assert [(f["record"], f["message"], f["policy"]) for f in report["findings"] if f["rule"] == "acme.training_seats"] == [
+        ("t1", "12 attendees, 10 seats (acme-terms@2.0)", "acme-terms@2.0")
+    ]
+
+
+def test_cso_policy_policy_modules_a_bad_table_stops_with_the_file_and_field_path(workspace):
+    version = _ship_policy(workspace / "shipped", {"training": "seats = 0\n"})
+    _plugin(workspace, "acme_terms", TRAINING_KIND + TRAINING_MODULE)
+    (workspace / "contracts" / "nw.toml").write_text(CONTRACT.format(policy="acme-terms@2.0"))
+    result = CliRunner().invoke(main, ["--plugin", str(workspace / "acme_terms.py"), "audit", str(workspace)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    # one line: the contract pinning the version, the module's file and the field path
+    assert result.stderr == (
+        f"cso-policy: error: {workspace / 'contracts' / 'nw.toml'} $.policy: "
+        f"{version / 'training.toml'} $.seats: expected a number of seats above 0, got 0\n"
+    )
+
+
+def test_cso_policy_lint_rules_and_lint_contract_report_at_the_key(workspace):
+    _plugin(workspace, "acme_lint", """
+        from cso_policy import Level, LintProblem, LintRule
+
+        @hookimpl
+        def cso_policy_lint_rules():
+            return [LintRule(id="contract.acme_no_foundations", level=Level.ERROR,
+                             title="Acme no longer sells Foundations packages", clause="Acme sales playbook")]
+
+        @hookimpl
+        def cso_policy_lint_contract(contract, policy):
+            if policy is None:
+                return []
+            return [LintProblem(rule="contract.acme_no_foundations", path=f"$.packages[{i}].tier",
+                                message=f"package {p.id} is {policy.resolve_tier(p.tier)}")
+                    for i, p in enumerate(contract.packages) if policy.resolve_tier(p.tier) == "foundations"]
+    """)
+    contract = workspace / "contracts" / "nw.toml"
+    result = CliRunner().invoke(main, ["--plugin", str(workspace / "acme_lint.py"), "lint", str(contract)])
+    assert result.exit_code == 1  # the plugin's rule is an error
+    # tier is line 9 of CONTRACT
+    assert result.output == (
+        f"{contract}:9:1: contract.acme_no_foundations package nw-found is foundations\n1 error(s), 0 warning(s)\n"
+    )
+    clean = CliRunner().invoke(main, ["lint", str(contract)])
+    assert (clean.exit_code, clean.output) == (0, "")
+
+
+def test_lint_says_on_stderr_which_plugin_failed_and_lints_on(workspace):
+    _plugin(workspace, "acme_lint_bug", """
+        @hookimpl
+        def cso_policy_lint_contract(contract, policy):
+            raise KeyError("owner")
+    """)
+    contract = workspace / "contracts" / "nw.toml"
+    result = CliRunner().invoke(main, ["--plugin", str(workspace / "acme_lint_bug.py"), "lint", str(contract)])
+    assert (result.exit_code, result.stdout) == (0, "")  # the built-in checks ran: the contract is clean
+    assert result.stderr == ("cso-policy: warning: plugin acme_lint_bug: cso_policy_lint_contract failed: "
+                             "KeyError: 'owner'\n")
+
+
+def test_cso_policy_entitlements_shows_the_plugin_section_in_text_and_json(workspace):
+    _plugin(workspace, "acme_training", TRAINING_KIND + textwrap.dedent("""
+        from cso_policy import EntitlementSection
+
+        @hookimpl
+        def cso_policy_entitlements(pool, moment):
+            held = pool.state.get("acme", 0)
+            return [EntitlementSection(key="acme_training", data={"attendees": held},
+                                       text=[f"  training attendees so far: {held} of 20 seats"])]
+    """))
+    records = _with_trainings(workspace, _training(1, "2026-02-02", 12), _training(2, "2026-03-02", 9))
+    args = ["--plugin", str(workspace / "acme_training.py"), "entitlements", str(workspace / "contracts" / "nw.toml"),
+            "--records", str(records), "--as-of", "2026-02-15T00:00:00Z"]  # t2 comes after the as-of day
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    assert "  training attendees so far: 12 of 20 seats" in lines
+    assert lines.index("  training attendees so far: 12 of 20 seats") > lines.index(
+        "package nw-found: foundations; lines of business: retail")
+    as_json = CliRunner().invoke(main, [*args, "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    package = json.loads(as_json.output)["packages"][0]
+    assert package["acme_training"] == {"attendees": 12}
+    assert "hours" in package  # the built-in domains' sections are still there
+
+
+def test_cso_policy_explain_terms_adds_lines_under_terms_that_applied(workspace):
+    _plugin(workspace, "acme_explain", """
+        @hookimpl
+        def cso_policy_explain_terms(contract, pool):
+            if pool is None:
+                return []
+            return [f"Acme addendum B for {contract.contract.customer}: weekend work on package {pool.id} needs approval"]
+    """)
+    result = CliRunner().invoke(main, ["--plugin", str(workspace / "acme_explain.py"), "explain",
+                                       "entitlement.not_included", str(workspace)])
+    assert result.exit_code == 0, result.output
+    terms = result.output.split("  terms that applied:\n")[1].split("  finding:")[0].splitlines()
+    assert terms[-1] == "    Acme addendum B for Northwind Retail: weekend work on package nw-found needs approval"
+    assert terms[0].startswith("    contract NW-2026 (Northwind Retail)")
+
+
+def test_cso_policy_report_sections_adds_a_summary_section(workspace):
+    _plugin(workspace, "acme_summary", """
+        @hookimpl
+        def cso_policy_report_sections(audit):
+            return {"acme": {"contracts": sorted(audit.contracts), "work_records": audit.by_kind["work"]}}
+    """)
+    result, report = _audit(["--plugin", str(workspace / "acme_summary.py")], workspace)
+    assert result.exit_code == 1
+    assert report["summary"]["acme"] == {"contracts": ["NW-2026"], "work_records": 2}
+    assert "hours" in report["summary"]  # merged with the built-in domains' sections
+
+
 # ---------------------------------------------------------------- failures are isolated
 
 
@@ -208,10 +456,37 @@ def test_plugin_that_fails_to_import_is_reported_and_other_findings_kept(workspa
     assert any(rule == "entitlement.not_included" for rule, _ in rules)
 
 
+def test_misspelled_hook_is_a_plugin_error_and_the_plugin_is_left_out(workspace):
+    # cso_policy_rule for cso_policy_rules: pluggy's check_pending finds it; the whole plugin is
+    # unregistered, so not even its correctly named hooks half-run
+    _plugin(workspace, "typo", WEEKEND_RULE + """
+@hookimpl
+def cso_policy_rule():
+    return [weekend]
+""")
+    result, report = _audit(["--plugin", str(workspace / "typo.py")], workspace)
+    assert result.exit_code == 1
+    errors = [f["message"] for f in report["findings"] if f["rule"] == "plugin.error"]
+    assert len(errors) == 1
+    assert errors == ["plugin typo: hooks failed: cso_policy_rule is not a hook (did you mean cso_policy_rules?); "
+                      "the plugin was left out"]
+    assert not [f for f in report["findings"] if f["rule"] == "acme.weekend_work"]
+    assert ("entitlement.not_included", "w2") in {(f["rule"], f["record"]) for f in report["findings"]}
+
+def test_hook_function_without_hookimpl_is_a_plugin_error(workspace):
+    # pluggy never sees an unmarked function: without this check the rule would silently not run
+    _plugin(workspace, "unmarked", WEEKEND_RULE.replace("@hookimpl\ndef cso_policy_rules", "def cso_policy_rules"))
+    result, report = _audit(["--plugin", str(workspace / "unmarked.py")], workspace)
+    assert result.exit_code == 1
+    errors = [f["message"] for f in report["findings"] if f["rule"] == "plugin.error"]
+    assert errors == ["plugin unmarked: hooks failed: cso_policy_rules is not marked @hookimpl, so it would never "
+                      "be called; the plugin was left out"]
+    assert ("entitlement.not_included", "w2") in {(f["rule"], f["record"]) for f in report["findings"]}
+
+
 def test_rule_that_raises_is_reported_once_and_skipped(workspace):
     _plugin(workspace, "buggy", """
-        from cso_policy import Level
-        from cso_policy.core.rule import rule
+        from cso_policy import Level, rule
 
         @rule("buggy.crash", "Crashes", "-", Level.ERROR, kinds=("work",))
         def crash(record, contract, pool, audit):
@@ -280,8 +555,7 @@ def test_gate_that_raises_is_reported_for_each_of_its_rules_and_skips_them(works
 
 
 def test_a_gate_needs_a_check_to_guard():
-    from cso_policy import Level
-    from cso_policy.core.rule import Rule
+    from cso_policy import Level, Rule
 
     with pytest.raises(ValueError, match="rule acme.x: a gate decides whether the per-record check runs"):
         Rule(id="acme.x", title="x", clause="-", level=Level.INFO, finish=lambda audit: (), gate=lambda *a: True)

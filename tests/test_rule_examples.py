@@ -8,7 +8,8 @@ import pytest
 
 from cso_policy.testing import catalogue, check_example
 
-RULES = catalogue(autoload=True).rules
+CATALOGUE = catalogue(autoload=True)
+RULES = CATALOGUE.rules
 CASES = [pytest.param(r, e, id=f"{r.id}-{'fails' if e.fails else 'passes'}-{i}")
          for r in RULES for i, e in enumerate(r.examples, start=1)]
 # Raised by the core outside the audit of records (a plugin failing, a waivers file): no record
@@ -18,7 +19,8 @@ WITHOUT_RECORDS = {r.id for r in RULES if r.check is None and r.finish is None}
 
 @pytest.mark.parametrize(("rule", "example"), CASES)
 def test_rule_example(rule, example, tmp_path):
-    check_example(rule, example, tmp_path)
+    plugins = [CATALOGUE.pm.get_plugin(rule.plugin)] if rule.plugin else []
+    check_example(rule, example, tmp_path, plugins)
 
 
 @pytest.mark.parametrize("rule", [r for r in RULES if r.id not in WITHOUT_RECORDS], ids=lambda r: r.id)

@@ -31,6 +31,13 @@ def catalogue(ws: Workspace | None = None) -> Catalogue:
     return cat
 
 
+def warn_plugin_problems(cat: Catalogue) -> None:
+    """Commands without a findings report say on stderr which plugins failed (``audit``
+    reports them as ``plugin.error`` findings instead)."""
+    for problem in cat.pm.problems:
+        click.echo(f"cso-policy: warning: {problem}", err=True)
+
+
 def handle_errors(fn):
     """Usage, config and input errors: one line on stderr, exit 2, never a traceback."""
 

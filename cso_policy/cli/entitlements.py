@@ -14,7 +14,7 @@ import click
 from ..core.context import ContractView
 from ..core.pipeline import Catalogue, audit
 from ..inputs.workspace import RecordInput, load_contracts
-from . import AsOf, catalogue, handle_errors
+from . import AsOf, catalogue, handle_errors, warn_plugin_problems
 
 
 def package_sections(cat: Catalogue, view: ContractView, moment: datetime) -> list[tuple[dict, list]]:
@@ -67,3 +67,4 @@ def command(contract, record_paths, policy_paths, as_of, fmt):
     until = lambda streams: [(raw for raw in s if day(raw[2]) <= last_day) for s in streams]  # noqa: E731
     _, views = audit(cat, contracts, inputs, rules=rules, as_of=moment, policy_roots=policy_paths, wrap_streams=until)
     write_entitlements(cat, views[contracts[0].id], moment, sys.stdout, fmt)
+    warn_plugin_problems(cat)

@@ -10,7 +10,7 @@ import click
 from .. import exitcodes
 from ..core.model import Level
 from ..lint.output import write_lint
-from . import catalogue, handle_errors, write_to
+from . import catalogue, handle_errors, warn_plugin_problems, write_to
 
 
 @click.command("lint")
@@ -28,8 +28,11 @@ def command(paths, policy_paths, fmt, output, fail_on):
     if not paths:
         raise click.UsageError("give contract or policy files or folders to lint")
     cat = catalogue()
-    found = cat.linter(policy_paths).lint_paths(paths)
+    linter = cat.linter(policy_paths)
+    found = linter.lint_paths(paths)
     write_to(output, lambda stream: write_lint(found, stream, fmt, cat.lint_rules.values()))
+    cat.pm.problems.extend(linter.problems)
+    warn_plugin_problems(cat)
     threshold = {"error": Level.ERROR, "warning": Level.WARNING}.get(fail_on)
     failing = threshold is not None and any(f.level >= threshold for f in found)
     sys.exit(exitcodes.FINDINGS if failing else exitcodes.OK)

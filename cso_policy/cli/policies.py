@@ -12,7 +12,7 @@ from ..core.pipeline import Catalogue
 from ..policy.diff import format_diff
 from ..policy.lock import write_lock
 from ..policy.registry import Policy, builtin_policy_root
-from . import catalogue, handle_errors
+from . import catalogue, handle_errors, warn_plugin_problems
 
 
 def show_policy(cat: Catalogue, policy: Policy) -> str:
@@ -41,6 +41,7 @@ def command(action, refs, policy_paths):
     bundled policies/) in ROOT/LOCK; lint then fails when a locked version changes.
     """
     cat = catalogue()
+    warn_plugin_problems(cat)
     registry = cat.registry(policy_paths)
     if action == "list":
         for name, folder in sorted(registry.available().items()):

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from . import catalogue, handle_errors
+from . import catalogue, handle_errors, warn_plugin_problems
 
 
 @click.command("rules")
@@ -15,6 +15,7 @@ from . import catalogue, handle_errors
 def command(fmt):
     """List every rule: id, level, clause and title."""
     cat = catalogue()
+    warn_plugin_problems(cat)
     if fmt == "json":
         rows = [
             {"id": r.id, "level": str(r.level), "clause": r.clause, "title": r.title, "plugin": r.plugin,

@@ -40,7 +40,7 @@ from ..core.pipeline import Catalogue
 from ..errors import ConfigError
 from ..inputs.workspace import RecordInput
 from ..testing import EXAMPLE_AS_OF, Workspace, example_problem
-from . import catalogue, handle_errors, write_to
+from . import catalogue, handle_errors, warn_plugin_problems, write_to
 
 EXPECT_FILES = ("expect.toml", "expect.json")
 
@@ -205,6 +205,7 @@ def command(paths, select, fmt, output):
     the findings they must and must not give. Exit 0 all pass, 1 a case failed, 2 usage.
     """
     cat = catalogue()
+    warn_plugin_problems(cat)
     plugins = [plugin for name, plugin in cat.pm.list_name_plugin() if cat.pm.plugin_info(name).origin != "builtin"]
     outcomes = list(cases(find_cases(list(paths)), plugins) if paths else rule_examples(cat, select, plugins))
     if not outcomes:

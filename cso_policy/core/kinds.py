@@ -32,8 +32,10 @@ class RecordKind:
     """One kind of record: what ``"kind": NAME`` in the input structures to, and how it is used.
 
     :param name: the value of ``kind`` in the input, e.g. ``"work"``.
-    :param cls: the attrs record class (a subclass of :class:`cso_policy.Record`) structured
-        from the input; its fields are the record's fields.
+    :param cls: the record class structured from the input: a subclass of
+        :class:`cso_policy.Record` made with ``@attrs.define(kw_only=True)`` (the base class's
+        fields have defaults) and a class attribute ``kind = name``; its fields are the
+        record's fields.
     :param dated_by: the input field whose first ten characters (``YYYY-MM-DD``) date the
         record; several record files are merged by it. None: undated (sorts first).
     :param observe: enters a record in its domain's running state, before any rule sees it.

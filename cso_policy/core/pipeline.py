@@ -107,7 +107,7 @@ class Catalogue:
         return PolicyRegistry(list(extra_roots) + self.policy_roots, self.policy_modules)
 
     def linter(self, extra_roots: Iterable[Path] = ()) -> Linter:
-        checks = [fn for _, fn in _functions(self.pm, "cso_policy_lint_contract")]
+        checks = _functions(self.pm, "cso_policy_lint_contract")
         return Linter(self.registry(extra_roots), self.lint_rules, checks, self.policy_modules)
 
     def entitlement_sections(self, pool: Pool, moment: datetime) -> list[EntitlementSection]:

@@ -15,16 +15,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
-from attrs import define
+from attrs import define, field
 
-from ..core.convert import StructureError, structure
 from ..core.model import Contract, Level
 from ..errors import ConfigError
+from ..plugins import PluginProblem
 from ..policy.lock import LOCK_NAME, content_hash, read_lock
 from ..policy.registry import CORE_MODULE, Manifest, Policy, PolicyModule, PolicyRegistry
 from ..inputs.workspace import CONFIG_NAME
-from .catalogue import LintFinding, LintProblem, LintRule, suggest
-from .files import Collector, schema_problems
+from .catalogue import LintFinding, LintProblem, LintProblems, LintRule, suggest
+from .files import Collector, structured
 
 WORKSPACE_FILES = (CONFIG_NAME,)  # workspace files that are not contracts
 
@@ -37,8 +37,9 @@ class Linter:
 
     registry: PolicyRegistry
     rules: Mapping[str, LintRule]
-    contract_checks: list[ContractCheck]
+    contract_checks: list[tuple[str, ContractCheck]]  # (plugin, check)
     modules: Mapping[str, PolicyModule]
+    problems: list[PluginProblem] = field(factory=list)
 
     def collector(self, path: Path) -> Collector:
         return Collector(path, {rule_id: r.level for rule_id, r in self.rules.items()})
@@ -51,10 +52,9 @@ class Linter:
             data = col.read(path, "contract.invalid_toml")
             if data is None:
                 return col.found
-        try:
-            contract: Contract = structure(data, Contract)
-        except StructureError as exc:
-            col.extend(schema_problems(exc.problems, "contract.schema", at_key=True))
+        contract, problems = structured(data, Contract, "contract.schema", at_key=True)
+        if contract is None:
+            col.extend(problems)
             return col.found
         try:
             policy = self.registry.get(contract.policy)
@@ -63,8 +63,11 @@ class Linter:
             col.add("contract.unknown_policy", f"unknown policy {contract.policy!r} (available: {available})", "$.policy")
             policy = None
         col.extend(_term_and_place(contract))
-        for check in self.contract_checks:
-            col.extend(check(contract, policy))
+        for plugin, check in self.contract_checks:
+            try:
+                col.extend(check(contract, policy))
+            except Exception as exc:  # a lint plugin's bug is said, not a traceback
+                self.problems.append(PluginProblem(plugin, "cso_policy_lint_contract", f"{type(exc).__name__}: {exc}"))
         return col.found
 
     # -------------------------------------------------------------- policy versions
@@ -75,10 +78,9 @@ class Linter:
         data = col.read(manifest_path, "policy.invalid_toml")
         if data is None:
             return col.found
-        try:
-            manifest: Manifest = structure(data, Manifest)
-        except StructureError as exc:
-            col.extend(schema_problems(exc.problems, "policy.manifest"))
+        manifest, problems = structured(data, Manifest, "policy.manifest")
+        if manifest is None:
+            col.extend(problems)
             return col.found
         if (manifest.id, manifest.version) != (folder.parent.name, folder.name):
             col.add("policy.manifest", f"manifest says {manifest.id}@{manifest.version} but the folder is "
@@ -113,7 +115,10 @@ class Linter:
         tiers = [t for t in tiers if isinstance(t, str)] if isinstance(tiers, list) else []
         for name, col in cols.items():
             if tables[name] is not None:
-                col.extend(self.modules[name].lint(tables[name], tiers))
+                try:
+                    col.extend(self.modules[name].lint(tables[name], tiers))
+                except Exception as exc:
+                    self.problems.append(PluginProblem(f"policy module {name}", "lint", f"{type(exc).__name__}: {exc}"))
             found += col.found
         return found
 
@@ -165,29 +170,25 @@ def _version_folder(path: Path) -> Path | None:
 
 
 def _term_and_place(contract: Contract) -> list[LintProblem]:
-    found = []
+    found = LintProblems()
     term = contract.term
     if term.end <= term.start:
-        found.append(LintProblem(rule="contract.term_order", message=f"term end {term.end} is not after its start {term.start}",
-                                 path="$.term"))
+        found.add("contract.term_order", f"term end {term.end} is not after its start {term.start}", "$.term")
     try:
         ZoneInfo(contract.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        found.append(LintProblem(rule="contract.timezone", path="$.timezone",
-                                 message=f"{contract.timezone!r} is not an IANA time zone name (e.g. America/New_York)"))
+        found.add("contract.timezone", f"{contract.timezone!r} is not an IANA time zone name (e.g. America/New_York)",
+                  "$.timezone")
     if contract.holidays is not None:
         supported = holidays_lib.list_supported_countries()
         if contract.holidays not in supported:
-            found.append(LintProblem(rule="contract.holidays", path="$.holidays", message=(
-                f"holiday country {contract.holidays!r} is unknown to the holidays package"
-                f"{suggest(contract.holidays.upper(), supported)}")))
+            found.add("contract.holidays", f"holiday country {contract.holidays!r} is unknown to the holidays package"
+                      f"{suggest(contract.holidays.upper(), supported)}", "$.holidays")
         elif contract.holidays_subdiv is not None and contract.holidays_subdiv not in supported[contract.holidays]:
-            found.append(LintProblem(rule="contract.holidays", path="$.holidays_subdiv", message=(
-                f"subdivision {contract.holidays_subdiv!r} is not one of {contract.holidays}'s: "
-                f"{', '.join(supported[contract.holidays][:12])}…")))
+            found.add("contract.holidays", f"subdivision {contract.holidays_subdiv!r} is not one of "
+                      f"{contract.holidays}'s: {', '.join(supported[contract.holidays][:12])}…", "$.holidays_subdiv")
     elif contract.holidays_subdiv is not None:
-        found.append(LintProblem(rule="contract.holidays", message="holidays_subdiv is given without a holidays country",
-                                 path="$.holidays_subdiv"))
+        found.add("contract.holidays", "holidays_subdiv is given without a holidays country", "$.holidays_subdiv")
     return found
 
 

@@ -38,6 +38,13 @@ class LintProblem:
     path: str | None = None
 
 
+class LintProblems(list[LintProblem]):
+    """The problems a lint check collects."""
+
+    def add(self, rule: str, message: str, path: str | None = None) -> None:
+        self.append(LintProblem(rule=rule, message=message, path=path))
+
+
 @frozen(kw_only=True)
 class LintFinding:
     rule: str

@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..core.convert import StructureError, structure
 from ..core.model import Level
 from ..errors import ConfigError
 from .catalogue import LintFinding, LintProblem
@@ -86,6 +87,14 @@ def key_of(field_path: str, msg: str) -> str:
     if msg.startswith(prefix):
         return f"{field_path}.{msg[len(prefix):].split(',')[0].strip()}"
     return field_path
+
+
+def structured(tables: dict, cls, rule: str, *, at_key: bool = False):
+    """``(value, [])`` with *tables* structured as *cls*, or ``(None, problems)`` of *rule*, one per bad field."""
+    try:
+        return structure(tables, cls), []
+    except StructureError as exc:
+        return None, schema_problems(exc.problems, rule, at_key=at_key)
 
 
 def schema_problems(problems: Iterable[tuple[str, str]], rule: str, *, at_key: bool = False) -> list[LintProblem]:

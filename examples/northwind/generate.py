@@ -94,7 +94,7 @@ QUARTER_TARGETS = {
 }
 
 # Response, periodic update, non-bug resolution (minutes) and RCA (business
-# days) per (severity, tier) -- SPEC section 1, SLA table.
+# days) per (severity, tier) -- Table 8 of the terms.
 H = 60
 SLA = {
     ("P1", "premier"): (1 * H, 2 * H, 12 * H, 3),

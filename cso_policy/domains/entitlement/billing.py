@@ -6,15 +6,33 @@ from attrs import frozen
 
 from ...core.context import EPSILON, Audit, ContractView, Pool
 from ...core.model import Impact, Level, Record, Violation
-from ...core.rule import rule
+from ...core.rule import fails, passes, rule
 from .explain import explain_hours
 from .ledger import billing, pool_ledger
 from .records import Expense, InvoiceLine
-from .rules import _h, _pool_name
+from .rules import _delivery, _h, _pool_name, _quarters, _work
 from .terms import ADDITIONAL_COST, LIMITED, UNLIMITED, entitlement_terms
 
 OVERAGE_ITEM = "overage_hours"
 PER_YEAR = {"year": 1, "half": 2, "month": 12}
+
+
+# ---- example records (the example contract: Premier, LOB "retail", term 2026, overage USD 240/h per SOW-1)
+
+
+def _invoice(id: str, item: str, quantity: float, rate: float = 240.0, period: str = "2026-Q1", **extra) -> dict:
+    return {"kind": "invoice_line", "id": id, "lob": "retail", "period": period, "item": item, "quantity": quantity,
+            "rate": rate, "amount": quantity * rate, "currency": "USD", **extra}
+
+
+def _expense(id: str, day: str, approved_at: str | None, amount: float = 812.4) -> dict:
+    return {"kind": "expense", "id": id, "date": day, "lob": "retail", "amount": amount, "currency": "USD",
+            "approved_at": approved_at}
+
+
+# Premier 113 h/quarter (Section 1): 100 + 20 = 120 h in 2026-Q1, 7 h overage due; w2 crosses the cap.
+_Q1_120 = (_work("w1", "2026-01-05", 100), _work("w2", "2026-02-05", 20))
+_ON_SITE = "on_site_operations_monitoring"
 
 
 @frozen
@@ -102,6 +120,21 @@ def _needs_agreement(view: ContractView) -> bool:
     Level.ERROR,
     finish=True,
     explain=explain_hours,
+    examples=[
+        fails(*_Q1_120, flags=["w2"],
+              note="Premier 113 h/quarter (Section 1): 100 + 20 = 120 h in 2026-Q1, 7 h due, none invoiced; w2 crossed"),
+        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 6.5), flags=["w2"],
+              note="Section 1: 120 - 113 = 7 h due for 2026-Q1, 6.5 h invoiced: 0.5 h unbilled"),
+        passes(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7),
+               note="Section 1: 120 - 113 = 7 h due for 2026-Q1, 7 h invoiced at the agreed USD 240/h"),
+        passes(*_quarters("w", 120, 113, 113, 113), _invoice("i1", OVERAGE_ITEM, 7),
+               note="Section 1: overage = max(sum of quarterly excess 7, annual 459 - 455 = 4) = 7 h, not 7 + 4 = 11"),
+        passes(*_quarters("w", 120, 100, 116, 100), _invoice("i1", OVERAGE_ITEM, 10, period="2026"),
+               note="Section 1: Q1 120 - 113 = 7 h + Q3 116 - 113 = 3 h = 10 h for contract year 2026, billed on one "
+                    "line for the year"),
+        passes(*_Q1_120, contract={"overage": None},
+               note="No overage rate agreed in writing: billing.overage_without_agreement reports it, not this rule"),
+    ],
 )
 def overage_unbilled(audit: Audit):
     """Per pool and quarter: overage due (see entitlement.*_hours) minus overage_hours invoiced;
@@ -132,6 +165,16 @@ def overage_unbilled(audit: Audit):
     Level.ERROR,
     finish=True,
     explain=explain_hours,
+    examples=[
+        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7.5), flags=["i1"],
+              note="Section 1: 120 - 113 = 7 h due for 2026-Q1, 7.5 h invoiced: 0.5 h overbilled"),
+        passes(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7),
+               note="Section 1: 120 - 113 = 7 h due for 2026-Q1, 7 h invoiced"),
+        fails(_work("w1", "2026-04-06", 50), _invoice("i1", OVERAGE_ITEM, 5, period="2026-Q2"), flags=["i1"],
+              note="Section 1: 50 h in 2026-Q2 <= 113, nothing due; 5 h invoiced for 2026-Q2 are overbilled"),
+        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7, period="2026-Q2"), flags=["i1"],
+              note="7 h due in 2026-Q1 but invoiced for 2026-Q2 (0 h due there): 7 h overbilled in Q2"),
+    ],
 )
 def overage_overbilled(audit: Audit):
     """Per pool and quarter: overage_hours invoiced beyond the overage due; names the invoice line."""
@@ -159,6 +202,22 @@ def overage_overbilled(audit: Audit):
     Level.ERROR,
     finish=True,
     explain=explain_hours,
+    examples=[
+        fails(*_Q1_120, flags=["w2"], contract={"overage": None},
+              note="Section 1 'as mutually agreed by the parties in writing': no overage rate in the contract, "
+                   "120 - 113 = 7 h due in 2026-Q1; names w2, which crossed the cap"),
+        passes(_work("w1", "2026-01-05", 60), _work("w2", "2026-03-31", 53), contract={"overage": None},
+               note="Section 1: 60 + 53 = 113 h = the Premier cap: no overage, so no agreed rate is needed"),
+        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7), flags=["i1"],
+              contract={"overage": {"rate": 240.0, "currency": "USD"}},
+              note="Section 1: a rate with no agreement reference is not agreed in writing; 7 h billed on i1"),
+        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7, rate=250.0), flags=["i1"],
+              note="Section 1: agreed USD 240/h (SOW-1), 7 h billed at USD 250/h: 7 x 10 = USD 70 too much"),
+        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7, currency="EUR"), flags=["i1"],
+              note="Section 1: agreed USD 240/h (SOW-1), 7 h billed at EUR 240/h: another currency"),
+        passes(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7),
+               note="Section 1: 7 h billed at the agreed USD 240/h (SOW-1)"),
+    ],
 )
 def overage_without_agreement(audit: Audit):
     """Overage may be charged only 'at LivePerson's then-current rate as mutually agreed by the
@@ -224,6 +283,19 @@ def _not_invoiced(audit: Audit, need: str, items: set[str]):
     "Table 3",
     Level.ERROR,
     finish=True,
+    examples=[
+        fails(_delivery("d1", "2026-03-10", _ON_SITE), flags=["d1"],
+              note="Table 3: On-Site Operations Monitoring is 'At Additional Costs' for Premier; no line refers to d1"),
+        passes(_delivery("d1", "2026-03-10", _ON_SITE), _invoice("i1", "additional_service", 1, rate=3000.0, ref="d1"),
+               note="Table 3: Premier on-site visit d1 'At Additional Costs', billed on an additional_service line"),
+        passes(_delivery("d1", "2026-03-10", _ON_SITE), _invoice("i1", "deliverable", 1, rate=3000.0, ref="d1"),
+               note="Table 3: a deliverable line whose ref is d1 bills it too"),
+        passes(_delivery("d1", "2026-03-10", _ON_SITE), contract={"tier": "expert"},
+               note="Table 3: 'Semi-Annually' for Expert: included, nothing to bill"),
+        fails(_delivery("d1", "2026-03-10", _ON_SITE, international=True),
+              _invoice("i1", "surcharge", 1, rate=1500.0, ref="d1"), flags=["d1"],
+              note="Table 3: the surcharge line for travel abroad does not bill the Premier visit itself"),
+    ],
 )
 def additional_cost_unbilled(audit: Audit):
     """A delivery of an item the tier gets 'At Additional Costs' (on-site monitoring for
@@ -248,6 +320,19 @@ def additional_cost_unbilled(audit: Audit):
     "Table 3",
     Level.ERROR,
     finish=True,
+    examples=[
+        fails(_delivery("d1", "2026-05-12", _ON_SITE, international=True), flags=["d1"], contract={"tier": "expert"},
+              note="Table 3: 'International Travel will incur an additional surcharge'; Expert visit abroad "
+                   "(included 'Semi-Annually') with no surcharge line"),
+        passes(_delivery("d1", "2026-05-12", _ON_SITE, international=True),
+               _invoice("i1", "surcharge", 1, rate=1500.0, period="2026-Q2", ref="d1"), contract={"tier": "expert"},
+               note="Table 3: the international visit d1 has a surcharge line whose ref is d1"),
+        passes(_delivery("d1", "2026-05-12", _ON_SITE), contract={"tier": "expert"},
+               note="Table 3: the surcharge is for international travel only; d1 is domestic"),
+        fails(_delivery("d1", "2026-05-12", _ON_SITE, international=True),
+              _invoice("i1", "additional_service", 1, rate=3000.0, period="2026-Q2", ref="d1"), flags=["d1"],
+              note="Table 3: Premier visit abroad: the additional_service line bills the visit, not the surcharge"),
+    ],
 )
 def surcharge_missing(audit: Audit):
     """'International Travel will incur an additional surcharge': an international delivery of
@@ -267,6 +352,20 @@ def surcharge_missing(audit: Audit):
     "Tables 2-5",
     Level.ERROR,
     finish=True,
+    examples=[
+        fails(*(_delivery(f"d{i}", f"2026-01-0{i}", "customer_account_plan") for i in (1, 2, 3)),
+              _invoice("i1", "deliverable", 1, rate=500.0, ref="d2"), flags=["i1"],
+              note="Table 2: Customer Account Plan 'Twice Monthly' for Premier: d2 is the 2nd in 2026-01, "
+                   "included; billing it is a finding"),
+        passes(*(_delivery(f"d{i}", f"2026-01-0{i}", "customer_account_plan") for i in (1, 2, 3)),
+               _invoice("i1", "deliverable", 1, rate=500.0, ref="d3"),
+               note="Table 2: 'Twice Monthly': d3 is the 3rd in 2026-01, beyond the frequency, so it may be billed"),
+        fails(_delivery("d1", "2026-01-05", "general_account_consulting"),
+              _invoice("i1", "additional_service", 2, rate=100.0, ref="d1"), flags=["i1"],
+              note="Table 2: General Account Consulting is 'Included' for every tier"),
+        passes(_delivery("d1", "2026-03-10", _ON_SITE), _invoice("i1", "additional_service", 1, rate=3000.0, ref="d1"),
+               note="Table 3: On-Site Operations Monitoring is 'At Additional Costs' for Premier: billing it is right"),
+    ],
 )
 def included_item_billed(audit: Audit):
     """A deliverable or additional_service line whose ref is a delivery included in the tier
@@ -292,6 +391,16 @@ def included_item_billed(audit: Audit):
     "Section 1",
     Level.ERROR,
     kinds=("expense",),
+    examples=[
+        fails(_expense("e1", "2026-03-02", None), flags=["e1"],
+              note="Section 1: T&E is 'subject to the customer's advance approval'; e1 has none"),
+        passes(_expense("e1", "2026-03-02", "2026-02-20T10:00:00-05:00"),
+               note="Section 1: approved 2026-02-20, before the expense on 2026-03-02"),
+        passes(_expense("e1", "2026-03-02", "2026-03-03T04:59:59Z"),
+               note="Approved 2026-03-02 23:59:59 in New York (UTC-5): the local date is the expense date"),
+        fails(_expense("e1", "2026-03-02", "2026-03-03T05:00:00Z"), flags=["e1"],
+              note="Approved 2026-03-03 00:00 in New York (UTC-5): the day after the expense, not in advance"),
+    ],
 )
 def expense_unapproved(record: Expense, view: ContractView, pool: Pool | None, audit: Audit):
     """T&E 'subject to the customer's advance approval': approved_at missing, or its local date

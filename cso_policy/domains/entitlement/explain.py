@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ...core.context import ContractView, Pool
 from ...core.model import Finding
-from .ledger import counts_toward_caps, pool_ledger
+from .ledger import allowance_cap, allowance_key, counts_toward_caps, pool_ledger
 from .records import Work
 from .terms import entitlement_terms
 
@@ -55,12 +55,13 @@ def explain_hours(f: Finding, context) -> list[str]:
     service_filter = None
     cap = None
     if f.rule == "entitlement.allowance_hours":
-        terms = entitlement_terms(view.policy)
-        allowance = next((a for a in terms.allowances.values() if a.name in f.message), None)
-        if allowance is not None:
-            members = {i for i, item in terms.items.items() if item.allowance and terms.allowances[item.allowance] is allowance}
+        # the allowance is the one the crossing record's service counts toward (I-2)
+        crossing = next((r for r in context.records(kind="work", contract=view.id) if r.id == f.record), None)
+        key = allowance_key(pool, crossing.service) if crossing is not None else None
+        if key is not None:
+            members = {s for s in entitlement_terms(view.policy).items if allowance_key(pool, s) == key}
             service_filter = lambda r: r.service in members  # noqa: E731
-            cap = allowance.hours.get(pool.tier)
+            cap = allowance_cap(pool, key)
     elif period and "Q" in period:
         cap = ledger.quarterly_cap
     else:

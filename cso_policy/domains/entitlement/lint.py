@@ -5,10 +5,9 @@ and period units, Section 1 caps that agree)."""
 from __future__ import annotations
 
 from ...core.calendar import PERIOD_KINDS
-from ...core.convert import StructureError, structure
 from ...core.model import Contract, Level
-from ...lint.catalogue import POLICY_FORMAT, LintProblem, LintRule, suggest
-from ...lint.files import schema_problems
+from ...lint.catalogue import POLICY_FORMAT, LintProblem, LintProblems, LintRule, suggest
+from ...lint.files import structured
 from ...policy.registry import Policy
 from .terms import OVERAGE_FORMULAS, PERIOD_ANCHORS, EntitlementTerms, entitlement_terms
 
@@ -26,10 +25,8 @@ LINT_RULES = (
 
 def lint_contract(contract: Contract, policy: Policy | None) -> list[LintProblem]:
     """Package tiers (with a did-you-mean), ids and lines of business; the overage agreement."""
-    found: list[LintProblem] = []
-
-    def add(rule: str, message: str, path: str) -> None:
-        found.append(LintProblem(rule=rule, message=message, path=path))
+    found = LintProblems()
+    add = found.add
 
     owner: dict[str, str] = {}
     ids: set[str] = set()
@@ -61,15 +58,12 @@ def lint_contract(contract: Contract, policy: Policy | None) -> list[LintProblem
 
 def lint_module(tables: dict, tiers: list[str]) -> list[LintProblem]:
     """The entitlement.toml of a policy version."""
-    try:
-        terms: EntitlementTerms = structure(tables, EntitlementTerms)
-    except StructureError as exc:
-        return schema_problems(exc.problems, "policy.schema")
+    terms, problems = structured(tables, EntitlementTerms, "policy.schema")
+    if terms is None:
+        return problems
     tiers = terms.tiers
-    found: list[LintProblem] = []
-
-    def add(rule: str, message: str, path: str) -> None:
-        found.append(LintProblem(rule=rule, message=message, path=path))
+    found = LintProblems()
+    add = found.add
 
     def cover(table: dict, path: str) -> None:
         missing = [t for t in tiers if t not in table]

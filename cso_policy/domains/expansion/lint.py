@@ -3,10 +3,9 @@ package and pack kind that has packs) and the expansion module of a policy versi
 
 from __future__ import annotations
 
-from ...core.convert import StructureError, structure
 from ...core.model import Contract, Level
-from ...lint.catalogue import LintProblem, LintRule
-from ...lint.files import schema_problems
+from ...lint.catalogue import LintProblem, LintProblems, LintRule
+from ...lint.files import structured
 from ...policy.registry import Policy
 from .terms import ExpansionTerms, expansion_terms
 
@@ -19,10 +18,8 @@ LINT_RULES = (
 
 
 def lint_contract(contract: Contract, policy: Policy | None) -> list[LintProblem]:
-    found: list[LintProblem] = []
-
-    def add(rule: str, message: str, path: str) -> None:
-        found.append(LintProblem(rule=rule, message=message, path=path))
+    found = LintProblems()
+    add = found.add
 
     packages = {p.id: p for p in contract.packages}
     for i, purchase in enumerate(contract.expansion_purchases):
@@ -57,16 +54,13 @@ def lint_contract(contract: Contract, policy: Policy | None) -> list[LintProblem
 
 def lint_module(tables: dict, tiers: list[str]) -> list[LintProblem]:
     """The expansion.toml of a policy version: every tier has an entry, deployments name a pack."""
-    try:
-        terms: ExpansionTerms = structure(tables, ExpansionTerms)
-    except StructureError as exc:
-        return schema_problems(exc.problems, "policy.schema")
+    terms, problems = structured(tables, ExpansionTerms, "policy.schema")
+    if terms is None:
+        return problems
     if not tiers:  # entitlement.toml unreadable: reported there, no tier list to compare with
         return []
-    found: list[LintProblem] = []
-
-    def add(rule: str, message: str, path: str) -> None:
-        found.append(LintProblem(rule=rule, message=message, path=path))
+    found = LintProblems()
+    add = found.add
 
     missing = [t for t in tiers if t not in terms.tiers]
     if missing:

@@ -6,10 +6,22 @@ from __future__ import annotations
 
 from ...core.context import Audit
 from ...core.model import Level
-from ...core.rule import Rule, rule
+from ...core.rule import NO_RECORD, Rule, fails, passes, rule
 from ..entitlement.billing import unknown_refs
 from ..expansion.ledger import reference_problems
 from ..sla.rules import invalid_timeline
+
+# Example records for the example contract (Premier package p1, line of business retail).
+_TICKET = {"kind": "ticket", "id": "t1", "lob": "retail", "severity": "P2", "opened_at": "2026-03-02T09:00:00-05:00",
+           "channel": "web", "first_response_at": "2026-03-02T09:30:00-05:00",
+           "resolved_at": "2026-03-02T12:00:00-05:00", "is_bug": True}
+_WORK = {"kind": "work", "id": "w1", "date": "2026-02-03", "lob": "retail", "hours": 2,
+         "service": "general_account_consulting"}
+
+
+def _with(record: dict, **fields) -> dict:
+    return {**record, **fields}
+
 
 invalid_record = Rule(
     id="input.invalid_record",
@@ -21,6 +33,20 @@ invalid_record = Rule(
     description="Broken JSON, a missing or unknown field, a wrong type or value; the message names "
     "file:line and the field path. The audit goes on without that record. For tickets also "
     "timestamps out of order or before opened_at (never silently sorted).",
+    examples=(
+        passes(_TICKET, _WORK, note="record format: a well-formed ticket and work record"),
+        fails("{not json", flags=[NO_RECORD], note="record format: broken JSON; no record can be named"),
+        fails(_with(_TICKET, severity="P4"), flags=[NO_RECORD],
+              note="record format: severity is one of P1, P2, P3 (Table 7); 'P4' does not structure"),
+        fails(_with(_TICKET, opened_at="2026-03-02T09:00:00"), flags=[NO_RECORD],
+              note="record format: a timestamp without a UTC offset is ambiguous"),
+        fails(_with(_WORK, service="expansion"), flags=["w1"],
+              note="record format: work on service 'expansion' names the expansion scope it uses (Section 9); "
+                   "the record structures, so the finding names it"),
+        fails(_with(_TICKET, updates=["2026-03-02T11:00:00-05:00", "2026-03-02T10:00:00-05:00"]), flags=["t1"],
+              note="record format: updates[1] 10:00 is before updates[0] 11:00 (never silently sorted); the "
+                   "ticket is named and its update clock is not measured"),
+    ),
 )
 
 plugin_error = Rule(
@@ -39,6 +65,25 @@ plugin_error = Rule(
     "record format",
     Level.ERROR,
     finish=True,
+    examples=[
+        fails(_with(_WORK, contract="NOPE"), flags=["w1"], note="record format: contract 'NOPE' does not exist"),
+        fails(_with(_WORK, lob="wholesale"), flags=["w1"],
+              note="record format: no package of the contract covers line of business 'wholesale'"),
+        fails(_with(_WORK, service="expansion", expansion="xs-9"), flags=["w1"],
+              note="record format: work on expansion scope xs-9, which the contract does not have"),
+        fails({"kind": "invoice_line", "id": "i1", "lob": "retail", "period": "2026-Q1", "item": "expense",
+               "quantity": 1.0, "rate": 10.0, "amount": 10.0, "currency": "USD", "ref": "e9"}, flags=["i1"],
+              note="record format: an expense invoice line whose ref names no expense of the contract"),
+        passes(_WORK,
+               {"kind": "expansion_scope", "id": "xs-1", "package": "p1", "pack": "intermediate",
+                "use": "new_line_of_business", "hours": 60, "approved_at": "2026-02-02T10:00:00-05:00"},
+               _with(_WORK, id="w2", service="expansion", expansion="xs-1"),
+               {"kind": "expense", "id": "e1", "date": "2026-02-03", "lob": "retail", "amount": 10.0,
+                "currency": "USD", "approved_at": "2026-02-01T10:00:00-05:00"},
+               {"kind": "invoice_line", "id": "i1", "lob": "retail", "period": "2026-Q1", "item": "expense",
+                "quantity": 1.0, "rate": 10.0, "amount": 10.0, "currency": "USD", "ref": "e1"},
+               note="record format: contract, line of business, expansion scope and invoice ref all exist"),
+    ],
 )
 def unknown_reference(audit: Audit):
     """Raised by the evaluator for an unknown contract, LOB or package; here for invoice lines

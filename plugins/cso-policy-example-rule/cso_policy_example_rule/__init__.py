@@ -11,7 +11,7 @@ work entry exceed ``max_hours`` (default 8) without a breakdown. Options:
 from __future__ import annotations
 
 from cso_policy import hookimpl
-from cso_policy import Level, Violation, rule
+from cso_policy import Level, Violation, fails, passes, rule
 
 __version__ = "0.1.0"
 
@@ -23,12 +23,28 @@ def _options(audit) -> dict:
     return audit.options.get(NAME, {})
 
 
+def _entry(id: str, hours: float) -> dict:
+    """A work entry for the example contract (EX-2026, line of business retail)."""
+    return {"kind": "work", "id": id, "date": "2026-02-03", "lob": "retail", "hours": hours,
+            "service": "general_account_consulting"}
+
+
 @rule(
     "addendum.long_entry",
     "A single work entry longer than the addendum allows",
     "Addendum A §2",
     Level.WARNING,
     kinds=("work",),
+    examples=[
+        passes(_entry("w1", 8), note="Addendum A §2, max_hours 8 by default: an 8 h entry is at the limit"),
+        fails(_entry("w1", 8.5), flags=["w1"], note="Addendum A §2, max_hours 8 by default: 8.5 h is 0.5 h over"),
+        passes(_entry("w1", 6), options={NAME: {"max_hours": 6}},
+               note="Addendum A §2 with max_hours = 6: a 6 h entry is at the limit"),
+        fails(_entry("w1", 6.25), flags=["w1"], options={NAME: {"max_hours": 6}},
+              note="Addendum A §2 with max_hours = 6: 6.25 h is 0.25 h over"),
+        passes(_entry("w1", 12), options={NAME: {"contracts": ["OTHER"]}},
+               note="Addendum A §2 only for contracts = ['OTHER']: 12 h on EX-2026 is not checked"),
+    ],
 )
 def long_entry(record, contract, pool, audit):
     """Work entries over [plugins.example_rule] max_hours (default 8) need a breakdown."""

@@ -1,4 +1,4 @@
-"""cso-policy record source ``jira``: Jira Service Management issues as SPEC §2 ticket records.
+"""cso-policy record source ``jira``: Jira Service Management issues as cso-policy ticket records.
 
 Reads an export file (a ``/rest/api/3/search/jql`` response, or a list of them)
 when ``path`` is given, the live Jira Cloud REST API when it is not. See README.md

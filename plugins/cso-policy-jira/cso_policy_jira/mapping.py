@@ -1,4 +1,4 @@
-"""One Jira Service Management issue -> one SPEC §2 ticket record.
+"""One Jira Service Management issue -> one cso-policy ticket record.
 
 Everything here is pure: the issue is a dict of the REST API's shape (as in the
 ``issues`` of a ``/rest/api/3/search/jql`` response); a value that cannot be
@@ -264,7 +264,7 @@ def between(times: list[str], first_response_at: str | None, resolved_at: str | 
 
     A comment before the first response is no update (the response clock covers that
     time), nor is one after the resolution (a closing note, a follow-up): both are
-    normal in Jira, and SPEC's chain [first response, updates..., resolution] has no
+    normal in Jira, and the ticket's chain [first response, updates..., resolution] has no
     room for them. Order is kept as Jira gives it.
     """
     start = _instant(first_response_at) if first_response_at else None

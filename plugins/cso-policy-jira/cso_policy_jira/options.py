@@ -19,7 +19,7 @@ NAME = "jira"
 SEVERITIES = ("P1", "P2", "P3")
 CHANNELS = ("web", "chat", "phone", "messaging", "email")
 
-# Jira's default priority scheme (SPEC notes: Highest/High/Medium/Low/Lowest).
+# Jira's default priority scheme (Highest/High/Medium/Low/Lowest).
 DEFAULT_PRIORITY_MAP = {"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P3", "Lowest": "P3"}
 # Channel names map to themselves; "portal" is the JSM customer portal.
 DEFAULT_CHANNEL_MAP = {c: c for c in CHANNELS} | {"portal": "web"}

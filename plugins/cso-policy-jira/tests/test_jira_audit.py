@@ -1,4 +1,5 @@
-"""End to end: a contract + Jira issues through cso_policy.app.audit, the entry point, and the CLI."""
+"""End to end: a contract + Jira issues through the audit (the test kit's workspace), the entry
+point, and the CLI."""
 
 from __future__ import annotations
 
@@ -9,17 +10,15 @@ import shutil
 from click.testing import CliRunner
 
 import cso_policy_jira
-from cso_policy.core import pipeline as app
-from cso_policy.core.pipeline import Catalogue
 from cso_policy.cli import main
-from cso_policy.plugins import get_plugin_manager
-from cso_policy.inputs.workspace import RecordInput, load_contract
+from cso_policy.testing import catalogue
+
+PLUGIN = ("jira", cso_policy_jira)  # registered under its entry-point name, as when installed
 
 
-def catalogue() -> Catalogue:
-    pm = get_plugin_manager()
-    pm.register(cso_policy_jira, name="jira")
-    return Catalogue.from_plugins(pm)
+def audit(ws):
+    """The workspace's findings with the jira plugin; open items are not measured (no as-of)."""
+    return ws.audit(plugins=[PLUGIN], as_of=None)
 
 
 def summary(findings):
@@ -29,16 +28,15 @@ def summary(findings):
 def test_entry_point_registers_the_source():
     eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="cso_policy")}
     assert eps.get("jira") == "cso_policy_jira"
-    pm = get_plugin_manager(load_entrypoints=True)
-    assert "jira" in Catalogue.from_plugins(pm).sources
+    assert "jira" in catalogue(autoload=True).sources
 
 
-def test_phone_ticket_on_foundations_and_unreadable_issues(data, export):
-    contract = load_contract(data / "contract-foundations.toml")
-    entry = RecordInput(path=export, source="jira", options={"channel_field": "labels"})
+def test_phone_ticket_on_foundations_and_unreadable_issues(cso_workspace, data, export):
+    cso_workspace.contract_file(data / "contract-foundations.toml")
+    cso_workspace.source("jira", export, channel_field="labels")
     # [plugins.jira] options are merged under the entry's own by the core
-    plugin_options = {"jira": {"contract": "NW-2026", "lob": "retail", "channel_map": {"via-phone": "phone"}}}
-    result, _ = app.audit(catalogue(), [contract], [entry], plugin_options=plugin_options)
+    cso_workspace.plugin_options("jira", contract="NW-2026", lob="retail", channel_map={"via-phone": "phone"})
+    result = audit(cso_workspace)
     found = summary(result.findings)
     assert ("entitlement.channel_not_included", "SUP-102", "search-pages.json:2") in found
     invalid = [f for f in result.findings if f.rule == "input.invalid_record"]
@@ -48,17 +46,18 @@ def test_phone_ticket_on_foundations_and_unreadable_issues(data, export):
     # Foundations has no tier-2 access either: SUP-105 carries the tier2-direct label
     tier2 = [f for f in result.findings if f.rule == "entitlement.channel_not_included" and f.record == "SUP-105"]
     assert tier2 and "tier2_direct" in tier2[0].message
-    assert result.audit.by_kind["ticket"] == 3
+    assert result.report.records_by_kind["ticket"] == 3
 
 
-def test_live_source_through_the_audit(httpserver, credentials, data, issues_for_audit):
-    contract = load_contract(data / "contract-foundations.toml")
+def test_live_source_through_the_audit(cso_workspace, httpserver, credentials, data, issues_for_audit):
+    cso_workspace.contract_file(data / "contract-foundations.toml")
     httpserver.expect_request("/rest/api/3/search/jql", method="POST").respond_with_json(
         {"issues": issues_for_audit, "isLast": True})
     options = {"base_url": httpserver.url_for("/").rstrip("/"), "project": "SUP", "contract": "NW-2026",
                "lob": "retail", "channel_field": "labels", "channel_map": {"via-phone": "phone"},
                "first_response_field": "customfield_10030", "resolution_field": "customfield_10031"}
-    result, _ = app.audit(catalogue(), [contract], [RecordInput(path=None, source="jira", options=options)])
+    cso_workspace.source("jira", **options)  # no path: the live API
+    result = audit(cso_workspace)
     channel = [f for f in result.findings if f.rule == "entitlement.channel_not_included" and f.record == "SUP-102"]
     assert len(channel) == 1
     assert channel[0].source == f"jira:{options['base_url']}/rest/api/3/search/jql:2"
@@ -98,14 +97,14 @@ def test_cli_rejects_a_misspelt_plugins_option(tmp_path, data, export):
     assert "unknown option(s) priorty_map" in result.output
 
 
-def test_sla_findings_on_a_premier_contract(data, load, write_json):
+def test_sla_findings_on_a_premier_contract(cso_workspace, data, load, write_json):
     # SUP-101 without its 10:30 comment: 09:20 -> 12:15 is 2 h 55 min between updates (P1 premier: 2 h);
     # flagged security-incident but opened as High (P2)
-    contract = load_contract(data / "contract-premier.toml")
+    cso_workspace.contract_file(data / "contract-premier.toml")
     issue = load("search-pages.json")[0]["issues"][0]
     issue["fields"]["comment"]["comments"] = [c for c in issue["fields"]["comment"]["comments"] if c["id"] != "20004"]
-    entry = RecordInput(path=write_json({"issues": [issue]}), source="jira",
-                        options={"contract": "NW-2026", "lob": "retail", "rca_field": "customfield_10090"})
-    result, _ = app.audit(catalogue(), [contract], [entry])
+    cso_workspace.source("jira", write_json({"issues": [issue]}), contract="NW-2026", lob="retail",
+                         rca_field="customfield_10090")
+    result = audit(cso_workspace)
     found = {(f.rule, f.record) for f in result.findings}
     assert found == {("sla.periodic_update", "SUP-101"), ("sla.severity_misclassified", "SUP-101")}

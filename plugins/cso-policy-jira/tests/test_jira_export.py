@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cso_policy import BadLine, ConfigError
 from cso_policy.testing import structure_record
-from cso_policy.errors import ConfigError
-from cso_policy.inputs.sources import BadLine
 from cso_policy_jira import read_jira
 
 

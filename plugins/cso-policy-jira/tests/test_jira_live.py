@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from werkzeug import Response
 
-from cso_policy.errors import ConfigError
-from cso_policy.inputs.sources import BadLine
+from cso_policy import BadLine, ConfigError
 from cso_policy_jira import read_jira
 from cso_policy_jira.client import retry_delay
 from cso_policy_jira.reader import BASE_FIELDS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import cso_policy_jira
-from cso_policy.errors import ConfigError
+from cso_policy import ConfigError
 from cso_policy_jira import read_jira
 from cso_policy_jira.mapping import iso
 

@@ -1,4 +1,4 @@
-"""cso-policy record source ``servicenow``: ServiceNow incidents as SPEC §2 ticket records.
+"""cso-policy record source ``servicenow``: ServiceNow incidents as cso-policy ticket records.
 
 With a ``path``, reads an export file: a Table API response ``{"result": [incident, ...]}``
 with optional ``"sys_journal_field"`` and ``"sys_audit"`` arrays (or those in files named by

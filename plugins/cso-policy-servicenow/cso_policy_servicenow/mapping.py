@@ -1,4 +1,4 @@
-"""One ServiceNow incident (+ its journal and audit rows) -> one SPEC §2 ticket record.
+"""One ServiceNow incident (+ its journal and audit rows) -> one cso-policy ticket record.
 
 Everything here is pure: rows are dicts of the Table API's JSON shape with
 ``sysparm_display_value=false`` (datetimes ``"YYYY-MM-DD HH:MM:SS"`` in UTC,

@@ -24,8 +24,8 @@ CHANNELS = ("web", "chat", "phone", "messaging", "email")
 
 # incident.priority: 1 Critical, 2 High, 3 Moderate, 4 Low, 5 Planning.
 DEFAULT_PRIORITY_MAP = {"1": "P1", "2": "P2", "3": "P3", "4": "P3", "5": "P3"}
-# incident.contact_type choices (base system and common additions) -> SPEC §2 channels.
-# Walk-in, monitoring, integration... have no SPEC channel: map them explicitly if you use them.
+# incident.contact_type choices (base system and common additions) -> cso-policy ticket channels.
+# Walk-in, monitoring, integration... have no ticket channel: map them explicitly if you use them.
 DEFAULT_CHANNEL_MAP = {c: c for c in CHANNELS} | {
     "self-service": "web",
     "portal": "web",

@@ -1,44 +1,33 @@
-"""End to end: ServiceNow incidents through the real pipeline (cso_policy.app.audit and the CLI)."""
+"""End to end: ServiceNow incidents through the real pipeline (the test kit's workspace and the CLI)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from click.testing import CliRunner
 
 import cso_policy_servicenow as plugin
-from cso_policy.core.pipeline import Catalogue, audit
 from cso_policy.cli import main
-from cso_policy.core.model import Contract, Package, Term
-from cso_policy.plugins import get_plugin_manager
-from cso_policy.inputs.workspace import RecordInput
 
 AS_OF = datetime(2026, 4, 1, tzinfo=UTC)
 
 
-def catalogue() -> Catalogue:
-    pm = get_plugin_manager()
-    pm.register(plugin, name="servicenow")
-    return Catalogue.from_plugins(pm)
-
-
-def contract(tier: str) -> Contract:
-    return Contract(
-        id="NW-2026", customer="Northwind", policy="liveperson-cso@1.0",
-        term=Term(start=date(2026, 1, 1), end=date(2026, 12, 31)), timezone="America/New_York",
-        packages=[Package(id="nw", tier=tier, lines_of_business=["retail", "outlet"])],
-    )
-
-
-def run(tier, inputs, plugin_options=None):
-    result, _ = audit(catalogue(), [contract(tier)], inputs, as_of=AS_OF, plugin_options=plugin_options or {})
+def run(ws, tier, plugin_options=None):
+    """Audit the workspace's [[records]] entries against Northwind's contract of *tier*
+    (no holiday calendar, no overage agreement)."""
+    ws.contract(id="NW-2026", customer="Northwind", holidays=None, overage=None,
+                packages=[{"id": "nw", "tier": tier, "lines_of_business": ["retail", "outlet"]}])
+    for name, values in (plugin_options or {}).items():
+        ws.plugin_options(name, **values)
+    result = ws.audit(plugins=[("servicenow", plugin)], as_of=AS_OF)
     return [(f.rule, f.record, f.source) for f in result.findings]
 
 
-def test_phone_incident_on_foundations_is_a_channel_finding(data_dir, options):
+def test_phone_incident_on_foundations_is_a_channel_finding(cso_workspace, data_dir, options):
     export = data_dir / "incidents.json"
-    found = run("foundations", [RecordInput(path=export, source="servicenow", options=options)])
+    cso_workspace.source("servicenow", export, **options)
+    found = run(cso_workspace, "foundations")
     assert ("entitlement.channel_not_included", "INC0010002", f"{export}:2") in found
     # the unmappable rows are input.invalid_record findings at their place in the export
     invalid = [(rule, source) for rule, _, source in found if rule == "input.invalid_record"]
@@ -47,11 +36,11 @@ def test_phone_incident_on_foundations_is_a_channel_finding(data_dir, options):
     assert not [rule for rule, _, _ in found if rule.startswith("sla.")]
 
 
-def test_premier_sla_findings_from_journal_and_audit(data_dir, options):
+def test_premier_sla_findings_from_journal_and_audit(cso_workspace, data_dir, options):
     export = data_dir / "incidents.json"
     # options from [plugins.servicenow] are merged under the entry's own
-    found = run("premier", [RecordInput(path=export, source="servicenow", options={"lob_field": "u_line_of_business"})],
-                {"servicenow": {**options, "lob_field": "ignored_by_the_entry"}})
+    cso_workspace.source("servicenow", export, lob_field="u_line_of_business")
+    found = run(cso_workspace, "premier", {"servicenow": {**options, "lob_field": "ignored_by_the_entry"}})
     rules = {(rule, record) for rule, record, _ in found}
     # INC0010001 (P2, Premier: update every 12 h): last comment 18:00, resolved 09:00 next day = 15 h
     assert ("sla.periodic_update", "INC0010001") in rules
@@ -98,9 +87,9 @@ def test_cli_rejects_a_typo_in_the_plugin_table(tmp_path):
     assert "[plugins.servicenow]: unknown option(s) page_sise" in result.output
 
 
-def test_live_entry_without_path(instance, options, credentials, secrets):
-    inputs = [RecordInput(path=None, source="servicenow", options={**options, "base_url": instance.url})]
-    found = run("foundations", inputs)
+def test_live_entry_without_path(cso_workspace, instance, options, credentials, secrets):
+    cso_workspace.source("servicenow", **options, base_url=instance.url)
+    found = run(cso_workspace, "foundations")
     label = f"servicenow:{instance.url}/api/now/table/incident"
     assert ("entitlement.channel_not_included", "INC0010002", f"{label}:2") in found
     assert not any(secret in repr(found) for secret in secrets)

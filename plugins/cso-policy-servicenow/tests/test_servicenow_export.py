@@ -9,9 +9,8 @@ import logging
 import pytest
 
 import cso_policy_servicenow as plugin
+from cso_policy import BadLine, ConfigError
 from cso_policy.testing import structure_record
-from cso_policy.errors import ConfigError
-from cso_policy.inputs.sources import BadLine
 
 def read_all(path, options):
     return list(plugin.read(path, options))

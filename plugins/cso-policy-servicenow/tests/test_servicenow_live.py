@@ -10,8 +10,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 import cso_policy_servicenow as plugin
-from cso_policy.errors import ConfigError
-from cso_policy.inputs.sources import BadLine
+from cso_policy import BadLine, ConfigError
 from cso_policy_servicenow import live
 from cso_policy_servicenow.options import parse
 

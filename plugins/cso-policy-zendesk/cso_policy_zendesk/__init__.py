@@ -1,5 +1,5 @@
 """cso-policy record source for Zendesk: tickets and their metric events, from an export
-file or the live incremental export API, as SPEC §2 ticket records.
+file or the live incremental export API, as cso-policy ticket records.
 
 One source, ``zendesk``: a ``[[records]]`` entry with a ``path`` reads that export file;
 an entry without ``path`` reads the live API. Options: see README.md and

@@ -1,4 +1,4 @@
-"""Zendesk tickets (+ metric events, metric sets, audits, comments) -> SPEC §2 ticket records.
+"""Zendesk tickets (+ metric events, metric sets, audits, comments) -> cso-policy ticket records.
 
 The same code serves the export file and the live API: both first gather a
 :class:`Dataset` (what Zendesk returned, joined by ticket id), then

@@ -20,10 +20,10 @@ NAME = "zendesk"
 SEVERITIES = ("P1", "P2", "P3")
 CHANNELS = ("web", "chat", "phone", "messaging", "email")
 
-# Zendesk priority -> SPEC severity (notes/ticketing-systems.md; the brief's defaults).
+# Zendesk priority -> ticket severity (the defaults follow Zendesk's priority names).
 DEFAULT_SEVERITY_MAP = {"urgent": "P1", "high": "P2", "normal": "P3", "low": "P3"}
 
-# Zendesk via.channel ("ticket created by" value, or a via type) -> SPEC channel.
+# Zendesk via.channel ("ticket created by" value, or a via type) -> ticket channel.
 # Anything else (api, rule, closed_ticket, twitter, facebook, any_channel, ...) is a
 # BadLine until mapped with channel_map (a "*" key maps every other value).
 DEFAULT_CHANNEL_MAP = {

@@ -4,13 +4,11 @@ between test modules; everything shared lives here as fixtures)."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from cso_policy.inputs.sources import BadLine
-from cso_policy.core.model import Contract, Package, Term
+from cso_policy import BadLine
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -103,15 +101,14 @@ def ticket():
 
 
 @pytest.fixture
-def make_contract():
-    def make(tier: str = "foundations", lobs=("retail", "outlet"), id: str = "NW-2026") -> Contract:
-        return Contract(
-            id=id,
-            customer="Northwind Retail",
-            policy="liveperson-cso@1.0",
-            term=Term(start=date(2026, 1, 1), end=date(2026, 12, 31)),
-            timezone="America/New_York",
-            packages=[Package(id="nw-pkg", tier=tier, lines_of_business=list(lobs))],
+def make_contract(cso_workspace):
+    """make_contract(tier, lobs, id) -> writes Northwind's contract (term 2026, New York, no
+    holiday calendar, no overage agreement) into ``cso_workspace``; returns its data."""
+
+    def make(tier: str = "foundations", lobs=("retail", "outlet"), id: str = "NW-2026") -> dict:
+        return cso_workspace.contract(
+            id=id, customer="Northwind Retail", holidays=None, overage=None,
+            packages=[{"id": "nw-pkg", "tier": tier, "lines_of_business": list(lobs)}],
         )
 
     return make

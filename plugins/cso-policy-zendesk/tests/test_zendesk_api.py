@@ -11,7 +11,7 @@ import json
 import pytest
 from werkzeug import Response
 
-from cso_policy.errors import ConfigError
+from cso_policy import ConfigError
 from cso_policy_zendesk.api import _retry_after
 
 TOKEN = "zd-s3cr3t-T0KEN-9f8e7d"

@@ -1,5 +1,5 @@
-"""End to end: cso_policy.app.audit and the CLI on a contract + a Zendesk export (and the
-live API) through the zendesk source give ticket findings."""
+"""End to end: the audit (the test kit's workspace) and the CLI on a contract + a Zendesk
+export (and the live API) through the zendesk source give ticket findings."""
 
 from __future__ import annotations
 
@@ -10,19 +10,21 @@ import pytest
 from click.testing import CliRunner
 
 import cso_policy_zendesk
-from cso_policy.core import pipeline as app
-from cso_policy.core.pipeline import Catalogue
+from cso_policy import ConfigError
 from cso_policy.cli import main
-from cso_policy.plugins import get_plugin_manager
-from cso_policy.inputs.workspace import RecordInput
+from cso_policy.testing import catalogue
 
 TOKEN = "e2e-zd-token-5b4a"
+PLUGIN = ("zendesk", cso_policy_zendesk)  # registered under its entry-point name, as when installed
 
 
-def _catalogue() -> Catalogue:
-    pm = get_plugin_manager()
-    pm.register(cso_policy_zendesk, name="zendesk")
-    return Catalogue.from_plugins(pm)
+def _catalogue():
+    return catalogue([PLUGIN])
+
+
+def _audit(ws, as_of=None):
+    """The workspace's audit with the zendesk plugin; without *as_of* open items are not measured."""
+    return ws.audit(plugins=[PLUGIN], as_of=as_of)
 
 
 def test_the_entry_point_names_the_source_module():
@@ -31,11 +33,12 @@ def test_the_entry_point_names_the_source_module():
     assert [s.name for s in cso_policy_zendesk.cso_policy_record_sources()] == ["zendesk"]
 
 
-def test_audit_of_the_export_reports_the_phone_ticket_on_foundations(make_contract, data_dir, base_options):
-    cat = _catalogue()
+def test_audit_of_the_export_reports_the_phone_ticket_on_foundations(cso_workspace, make_contract, data_dir,
+                                                                    base_options):
+    make_contract("foundations")
     path = data_dir / "export.json"
-    result, _ = app.audit(cat, [make_contract("foundations")],
-                          [RecordInput(path=path, source="zendesk", options=base_options)])
+    cso_workspace.source("zendesk", path, **base_options)
+    result = _audit(cso_workspace)
     found = {(f.rule, f.record) for f in result.findings}
     # ticket 102 came in by voice: phone is Fundamentals and up (Tables 5-6)
     assert ("entitlement.channel_not_included", "102") in found
@@ -52,13 +55,13 @@ def test_audit_of_the_export_reports_the_phone_ticket_on_foundations(make_contra
         f"{path}:6 $: zendesk ticket 106: via.channel: 'api' is not mapped to a support channel; add it to "
         "channel_map (web, chat, phone, messaging or email)",
     ]
-    assert result.audit.records == 6  # 4 tickets + 2 bad lines (the deleted ticket is not a record)
+    assert result.report.records == 6  # 4 tickets + 2 bad lines (the deleted ticket is not a record)
 
 
-def test_phone_is_included_from_fundamentals(make_contract, data_dir, base_options):
-    cat = _catalogue()
-    result, _ = app.audit(cat, [make_contract("fundamentals")],
-                          [RecordInput(path=data_dir / "export.json", source="zendesk", options=base_options)])
+def test_phone_is_included_from_fundamentals(cso_workspace, make_contract, data_dir, base_options):
+    make_contract("fundamentals")
+    cso_workspace.source("zendesk", data_dir / "export.json", **base_options)
+    result = _audit(cso_workspace)
     assert ("entitlement.channel_not_included", "102") not in {(f.rule, f.record) for f in result.findings}
 
 
@@ -147,8 +150,6 @@ def test_cli_live_api_entry_without_path(tmp_path, httpserver, ticket, monkeypat
     ({"url": "http://zendesk.internal"}, "[plugins.zendesk] url: expected https"),
 ])
 def test_configure_checks_the_plugin_table(table, message):
-    from cso_policy.errors import ConfigError
-
     with pytest.raises(ConfigError) as info:
         _catalogue().configure({"zendesk": table}, None)
     assert message in str(info.value)
@@ -177,13 +178,12 @@ def test_the_readme_example_configuration_is_valid():
     assert cfg.start_time == 1767243600  # 2026-01-01T00:00:00-05:00
 
 
-def test_audit_on_premier_measures_the_sla_from_zendesk_events(make_contract, data_dir, base_options):
+def test_audit_on_premier_measures_the_sla_from_zendesk_events(cso_workspace, make_contract, data_dir, base_options):
     from datetime import datetime, timezone
 
-    cat = _catalogue()
-    result, _ = app.audit(cat, [make_contract("premier")],
-                          [RecordInput(path=data_dir / "export.json", source="zendesk", options=base_options)],
-                          as_of=datetime(2026, 3, 4, 12, tzinfo=timezone.utc))
+    make_contract("premier")
+    cso_workspace.source("zendesk", data_dir / "export.json", **base_options)
+    result = _audit(cso_workspace, as_of=datetime(2026, 3, 4, 12, tzinfo=timezone.utc))
     sla = sorted((f.rule, f.record, f.impact.duration_seconds if f.impact else None)
                  for f in result.findings if f.rule.startswith("sla."))
     assert sla == [

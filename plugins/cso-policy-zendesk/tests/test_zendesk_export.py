@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cso_policy.errors import ConfigError
+from cso_policy import ConfigError
 
 KEYS = ["kind", "id", "contract", "lob", "severity", "opened_at", "first_response_at", "updates", "resolved_at",
         "is_bug", "rca_delivered_at", "channel", "security_incident", "tier2_direct", "severity_changes", "subject"]
