@@ -7,6 +7,7 @@ a policy module) needs is importable from here, and nothing else of the package 
 from ._version import __version__
 from .core.calendar import ContractCalendar, Periods
 from .core.context import Audit, ContractView, Pool, Tally
+from .core.explain import ExplainContext
 from .core.kinds import KindObserver, RecordKind
 from .core.model import Contract, Finding, Impact, Level, Package, Record, Violation
 from .core.rule import Example, Rule, fails, passes, rule
@@ -28,6 +29,7 @@ __all__ = [
     "CsoPolicyError",
     "EntitlementSection",
     "Example",
+    "ExplainContext",
     "Finding",
     "Impact",
     "KindObserver",

@@ -7,8 +7,8 @@ of exactly this kind (``cso_policy.plugins.DEFAULT_PLUGINS``); third-party ones 
 through the ``cso_policy`` entry-point group. A function named ``cso_policy_*`` that matches
 no hook here is an error (``plugin.error``), not silently ignored.
 
-Hooks that add things return an iterable of what they add; pluggy collects one result per
-plugin, in registration order. Only :func:`cso_policy_adjust_finding` is ``firstresult``:
+Hooks that add things return an iterable of what they add (:func:`cso_policy_report_sections`
+a dict); pluggy collects one result per plugin. Only :func:`cso_policy_adjust_finding` is ``firstresult``:
 the first plugin that returns something other than None decides. Everything a hook receives
 or returns is importable from ``cso_policy`` (see its ``__all__``).
 """

@@ -445,6 +445,19 @@ def test_cso_policy_report_sections_adds_a_summary_section(workspace):
     assert "hours" in report["summary"]  # merged with the built-in domains' sections
 
 
+def test_report_sections_hook_that_raises_is_a_plugin_error_and_the_report_is_written(workspace):
+    _plugin(workspace, "acme_summary_bug", """
+        @hookimpl
+        def cso_policy_report_sections(audit):
+            return {"acme": 1 / 0}
+    """)
+    result, report = _audit(["--plugin", str(workspace / "acme_summary_bug.py")], workspace)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    errors = [f["message"] for f in report["findings"] if f["rule"] == "plugin.error"]
+    assert errors == ["plugin acme_summary_bug: cso_policy_report_sections failed: ZeroDivisionError: division by zero"]
+    assert "acme" not in report["summary"] and "hours" in report["summary"]
+
+
 # ---------------------------------------------------------------- failures are isolated
 
 

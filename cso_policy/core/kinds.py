@@ -10,6 +10,7 @@ own adds a :class:`KindObserver`. Both come from the ``cso_policy_record_kinds``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 from typing import TYPE_CHECKING
 
 from attrs import frozen
@@ -122,4 +123,6 @@ class KindTable(dict[str, KindEntry]):
         if entry is None or entry.kind.dated_by is None:
             return ""
         day = obj.get(entry.kind.dated_by)
-        return day[:10] if type(day) is str else ""
+        if type(day) is str:
+            return day[:10]
+        return day.isoformat()[:10] if isinstance(day, date) else ""  # a source may yield date objects

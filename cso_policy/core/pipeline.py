@@ -19,9 +19,9 @@ from ..plugins import PluginManager, PluginProblem
 from ..policy.registry import PolicyModule, PolicyRegistry
 from ..reports import Report, ReportFormat
 from .context import ContractView, Pool
-from .evaluator import AuditResult, build_contracts, run_audit
+from .evaluator import PLUGIN_ERROR, AuditResult, build_contracts, run_audit
 from .kinds import KindTable
-from .model import Contract
+from .model import Contract, Finding
 from .rule import Rule
 from .sections import EntitlementSection
 
@@ -114,12 +114,16 @@ class Catalogue:
         """What every domain shows of *pool* in ``cso-policy entitlements``."""
         return [s for _, s in _by_plugin(self.pm, "cso_policy_entitlements", lifo=False, pool=pool, moment=moment)]
 
-    def report_sections(self, audit) -> dict:
-        """Summary sections the domains add to the report (``hours``...)."""
+    def report_sections(self, audit) -> tuple[dict, list[PluginProblem]]:
+        """Summary sections the domains add to the report (``hours``...), and the plugins that failed."""
         out: dict = {}
-        for _, impl in _functions(self.pm, "cso_policy_report_sections"):
-            out.update(impl(audit=audit) or {})
-        return out
+        failed = []
+        for plugin, impl in _functions(self.pm, "cso_policy_report_sections"):
+            try:
+                out.update(impl(audit=audit) or {})
+            except Exception as exc:  # a plugin's bug is a plugin.error finding, not a traceback
+                failed.append(PluginProblem(plugin, "cso_policy_report_sections", f"{type(exc).__name__}: {exc}"))
+        return out, failed
 
     def explain_terms(self, view: ContractView, pool: Pool | None) -> list[str]:
         """The lines the domains add under ``terms that applied`` in ``cso-policy explain``."""
@@ -219,13 +223,20 @@ def audit(
 
 
 def make_report(cat: Catalogue, result: AuditResult, views: dict[str, ContractView], as_of: datetime | None) -> Report:
+    sections, failed = cat.report_sections(result.audit)
+    findings = result.findings
+    if failed and any(r.id == PLUGIN_ERROR for r in result.rules):
+        error = next(r for r in result.rules if r.id == PLUGIN_ERROR)
+        findings = sorted(findings + [
+            Finding(rule=error.id, level=error.level, contract=None, lob=None, record=None, source=None,
+                    message=str(p), clause=error.clause, policy=None) for p in failed], key=Finding.sort_key)
     return Report(
-        findings=result.findings,
+        findings=findings,
         rules=result.rules,
         records=result.audit.records,
         records_by_kind=dict(result.audit.by_kind),
         contracts=sorted(views),
         policies=sorted({v.policy_ref for v in views.values()}),
         as_of=as_of,
-        sections={**result.audit.summary, **cat.report_sections(result.audit)},
+        sections={**result.audit.summary, **sections},
     )

@@ -33,7 +33,7 @@ Finish = Callable[["Audit"], Iterable[Violation] | None]
 Gate = Callable[["Record", "ContractView", "Pool | None", "Audit"], bool]
 Explain = Callable[["Finding", Any], Iterable[str]]
 """``explain(finding, context)`` -> lines saying what contributed (``context`` is a
-:class:`cso_policy.cli.explain.ExplainContext`: the contracts and the run's records)."""
+:class:`cso_policy.ExplainContext`: the contracts and the run's records)."""
 
 NO_RECORD = "-"  # how an example names a finding that names no record
 

@@ -74,7 +74,7 @@ class PolicyModule:
     :param name: the file stem, as listed in the manifest's ``modules``.
     :param load: ``load(tables, policy)`` -> the structured terms; raises :class:`TermsError`
         (field path, message) on the first problem. ``policy.terms(name)`` returns the result.
-    :param lint: ``lint(tables, tiers)`` -> the :class:`cso_policy.lint.catalogue.LintProblem`
+    :param lint: ``lint(tables, tiers)`` -> the :class:`cso_policy.LintProblem`
         of every problem, for ``cso-policy lint``; *tiers* are the policy's tier names ([] when
         the entitlement module could not be read).
     :param show: ``show(terms, policy)`` -> the lines ``cso-policy policies show`` prints for it.
