@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from dateutil.relativedelta import relativedelta
@@ -79,40 +80,11 @@ def make_contract(
     )
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None) + " }"
-    raise TypeError(value)
-
-
 def contract_toml(contract: Contract) -> str:
-    """The TOML text of *contract* (SPEC §2 format)."""
-    lines = [
-        f"id = {_toml_value(contract.id)}",
-        f"customer = {_toml_value(contract.customer)}",
-        f"policy = {_toml_value(contract.policy)}",
-        f"term = {_toml_value({'start': contract.term.start, 'end': contract.term.end})}",
-        f"timezone = {_toml_value(contract.timezone)}",
-    ]
-    if contract.holidays:
-        lines.append(f"holidays = {_toml_value(contract.holidays)}")
-    if contract.overage is not None:
-        o = contract.overage
-        lines.append(f"overage = {_toml_value({'rate': o.rate, 'currency': o.currency, 'agreement': o.agreement})}")
-    for p in contract.packages:
-        lines += ["", "[[packages]]", f"id = {_toml_value(p.id)}", f"tier = {_toml_value(p.tier)}",
-                  f"lines_of_business = {_toml_value(p.lines_of_business)}"]
-    return "\n".join(lines) + "\n"
+    """The TOML text of *contract* (the contract file format), written by the test kit."""
+    data = attrs.asdict(contract, recurse=True)
+    data.pop("path")
+    return testing.toml_text(data)
 
 
 def write_contract(path: Path, contract: Contract | str) -> Path:
