@@ -9,11 +9,11 @@ from .core.calendar import ContractCalendar, Periods
 from .core.context import Audit, ContractView, Pool, Tally
 from .core.explain import ExplainContext
 from .core.kinds import KindObserver, RecordKind
-from .core.model import Contract, Finding, Impact, Level, Package, Record, Violation
+from .core.model import Contract, Finding, Impact, Level, Package, Positive, Record, Violation
 from .core.rule import Example, Rule, fails, passes, rule
 from .core.sections import EntitlementSection
 from .errors import ConfigError, CsoPolicyError
-from .inputs.sources import BadLine, RawRecord, RecordSource
+from .inputs.sources import BadLine, LeftOut, RawRecord, RecordSource
 from .lint.catalogue import LintProblem, LintRule
 from .markers import PROJECT, hookimpl
 from .policy.registry import Policy, PolicyModule, TermsError
@@ -33,6 +33,7 @@ __all__ = [
     "Finding",
     "Impact",
     "KindObserver",
+    "LeftOut",
     "Level",
     "LintProblem",
     "LintRule",
@@ -42,6 +43,7 @@ __all__ = [
     "Policy",
     "PolicyModule",
     "Pool",
+    "Positive",
     "RawRecord",
     "Record",
     "RecordKind",

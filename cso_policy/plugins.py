@@ -42,8 +42,17 @@ def _discover(package_name: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-DOMAINS = _discover("cso_policy.domains")
-DEFAULT_PLUGINS = DOMAINS + SOURCES + _discover("cso_policy.reports") + POLICIES
+@functools.cache
+def default_plugins() -> tuple[str, ...]:
+    """The built-in plugins, registered in this order: the domains, the JSON Lines source, the
+    report formats, the bundled policy data (found on first use, not on import)."""
+    return _discover("cso_policy.domains") + SOURCES + _discover("cso_policy.reports") + POLICIES
+
+
+def __getattr__(name: str):
+    if name == "DEFAULT_PLUGINS":  # the tuple, computed when first asked for
+        return default_plugins()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 ENTRY_POINT_GROUP = PROJECT
 DISABLE_AUTOLOAD_ENV = "CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD"
@@ -78,7 +87,7 @@ class PluginManager(pluggy.PluginManager):
         self.info: dict[str, PluginInfo] = {}
 
     def plugin_info(self, name: str) -> PluginInfo:
-        if name in DEFAULT_PLUGINS:
+        if name in default_plugins():
             return PluginInfo(name, "builtin")
         return self.info.get(name, PluginInfo(name, "registered"))
 
@@ -95,7 +104,7 @@ class PluginManager(pluggy.PluginManager):
                 if not impl.optionalhook and self.is_registered(impl.plugin):
                     self._refuse(impl.plugin_name, impl.plugin, f"{name} is not a hook{_did_you_mean(name, known)}")
         for plugin_name, plugin in list(self.list_name_plugin()):
-            if plugin_name in DEFAULT_PLUGINS or plugin is None:
+            if plugin_name in default_plugins() or plugin is None:
                 continue
             for attr in sorted(vars(plugin) if hasattr(plugin, "__dict__") else ()):
                 value = getattr(plugin, attr, None)
@@ -123,7 +132,7 @@ def get_plugin_manager(*, load_entrypoints: bool = False) -> PluginManager:
     """A fresh manager with the hook specs and the default plugins (no global state)."""
     pm = PluginManager()
     pm.add_hookspecs(hookspecs)
-    for name in DEFAULT_PLUGINS:
+    for name in default_plugins():
         pm.register(importlib.import_module(name), name=name)
     if load_entrypoints:
         load_entrypoint_plugins(pm)

@@ -1,5 +1,7 @@
 """Billing rules: the draft invoice against overage (Section 1), additional-cost items and
-surcharges (Table 3), included deliverables (Tables 2-5) and T&E approval (Section 1).
+surcharges (Table 3), included deliverables (Tables 2-5) and T&E approval (Section 1); and the
+invoice lines checked as invoices: arithmetic (amount = quantity x rate), currency, the agreed
+overage rate, and one line per expense, delivery or surcharge.
 
 Unless a case says otherwise the contract is C-1: one Premier package p1 for LOB "a", term
 2026-01-01..2026-12-31, time zone America/New_York, overage agreed in writing at USD 240/h (SOW-114).
@@ -29,6 +31,11 @@ ADDITIONAL = "billing.additional_cost_unbilled"
 INCLUDED_BILLED = "billing.included_item_billed"
 EXPENSE = "billing.expense_unapproved"
 SURCHARGE = "billing.surcharge_missing"
+AMOUNT = "billing.amount_mismatch"
+CURRENCY = "billing.currency_mismatch"
+DUPLICATE = "billing.duplicate_charge"
+RATE = "billing.rate_mismatch"
+UNKNOWN_REF = "input.unknown_reference"
 
 
 def billing_findings(contract, records):
@@ -155,18 +162,234 @@ def test_no_overage_no_agreement_needed():
     assert billing_findings(make_contract(overage=None), [work("w1", "2026-01-05", 100)]) == []
 
 
+def test_overage_at_another_rate_is_rate_mismatch_not_without_agreement():
+    # Agreed USD 240/h in writing (SOW-114): a line at another rate is billing.rate_mismatch; the
+    # agreement exists, so billing.overage_without_agreement says nothing.
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, rate=250.0)]
+    findings = billing_findings(make_contract(), records)
+    assert [(f.rule, f.record) for f in findings] == [(RATE, "i1")]
+    assert of(findings, NO_AGREEMENT) == []
+
+
+def test_overage_in_another_currency_is_currency_mismatch_not_without_agreement():
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, currency="EUR")]
+    findings = billing_findings(make_contract(), records)
+    assert [(f.rule, f.record) for f in findings] == [(CURRENCY, "i1")]
+
+
+# ---------------------------------------------------------------- billing.rate_mismatch
+
+
+@pytest.mark.parametrize(("rate", "amount"), [(250.0, 70.0), (230.0, -70.0)])
+def test_overage_billed_at_another_rate(rate, amount):
+    # Section 1, agreed USD 240/h (SOW-114); 120 - 113 = 7 h due in 2026-Q1, 7 h billed:
+    # at USD 250/h -> 7 x (250 - 240) = USD 70 too much; at USD 230/h -> 7 x (230 - 240) = USD -70.
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, rate=rate)]
+    f = only(billing_findings(make_contract(), records), RATE)
+    assert (f.record, f.period, f.contract, str(f.level), f.clause) == ("i1", "2026-Q1", "C-1", "error", "Section 1")
+    assert f.impact.as_dict() == {"amount": amount, "currency": "USD"}
+    assert f"7 overage hours billed at USD {rate:,.2f}/h; the rate agreed in SOW-114 is USD 240.00/h" in f.message
+
+
+def test_overage_rate_is_compared_to_the_cent():
+    # USD 240.004/h is USD 240.00 to the cent: the agreed rate. (The line's amount is 7 x 240.004 =
+    # 1,680.028, so billing.amount_mismatch has nothing to say either.)
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, rate=240.004)]
+    assert of(billing_findings(make_contract(), records), RATE) == []
+
+
 @pytest.mark.parametrize(
-    ("rate", "currency", "amount"),
-    [(250.0, "USD", 70.0), (240.0, "EUR", 0.0)],
+    "overage",
+    [None, Overage(rate=240.0, currency="USD", agreement=None)],
+    ids=["no-overage", "no-agreement-reference"],
 )
-def test_overage_billed_at_another_rate_or_currency(rate, currency, amount):
-    # Agreed USD 240/h (SOW-114); 7 h invoiced at USD 250 -> 7 x (250 - 240) = USD 70 too much;
-    # at EUR 240 -> the wrong currency.
-    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, rate=rate, currency=currency)]
-    f = only(billing_findings(make_contract(), records), NO_AGREEMENT)
-    assert (f.record, f.period) == ("i1", "2026-Q1")
-    assert f.impact.as_dict() == {"hours": 7.0, "amount": amount, "currency": currency}
-    assert "agreed rate is USD 240.00/h (SOW-114)" in f.message
+def test_no_rate_mismatch_without_a_written_agreement(overage):
+    # No rate agreed in writing: nothing to compare with; billing.overage_without_agreement reports it.
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, rate=250.0)]
+    findings = billing_findings(make_contract(overage=overage), records)
+    assert [(f.rule, f.record) for f in findings] == [(NO_AGREEMENT, "i1")]
+
+
+def test_rate_mismatch_only_for_overage_lines():
+    # An additional_service line for the Premier on-site visit (Table 3 'At Additional Costs') at
+    # USD 3,000: the policy sets no price for it, so there is no agreed rate to compare.
+    records = [delivery("d1", "2026-03-10", "on_site_operations_monitoring"),
+               invoice("i1", "additional_service", ref="d1", quantity=1, rate=3000.0)]
+    assert billing_findings(make_contract(), records) == []
+
+
+# ---------------------------------------------------------------- billing.currency_mismatch
+
+
+def test_overage_line_in_another_currency():
+    # Agreed USD 240/h (SOW-114); 7 h billed at EUR 240 = EUR 1,680: the whole line is in question,
+    # impact the line's amount in its currency; not a rate mismatch (rates in two currencies are not compared).
+    records = Q1_120 + [invoice("i1", "overage_hours", quantity=7, rate=250.0, currency="EUR")]
+    findings = billing_findings(make_contract(), records)
+    f = only(findings, CURRENCY)
+    assert (f.record, f.period, f.contract, str(f.level)) == ("i1", "2026-Q1", "C-1", "error")
+    assert f.impact.as_dict() == {"amount": 1750.0, "currency": "EUR"}
+    assert "overage_hours line billed in EUR (EUR 1,750.00), but the overage rate agreed in SOW-114 is USD 240.00/h" \
+        in f.message
+    assert of(findings, RATE) == []
+
+
+def test_expense_line_in_another_currency_than_the_expense():
+    # Expense e1 GBP 142.60 (incurred in GBP), billed as USD 142.60 -> impact USD 142.60.
+    records = [expense("e1", "2026-04-14", 142.6, "2026-04-01T10:00:00Z", currency="GBP"),
+               invoice("i1", "expense", period="2026-Q2", ref="e1", quantity=1, rate=142.6, currency="USD")]
+    f = only(billing_findings(make_contract(), records), CURRENCY)
+    assert (f.record, f.period) == ("i1", "2026-Q2")
+    assert f.impact.as_dict() == {"amount": 142.6, "currency": "USD"}
+    assert "expense line billed in USD (USD 142.60), but expense e1 was incurred in GBP" in f.message
+
+
+def test_expense_line_in_the_expense_currency():
+    records = [expense("e1", "2026-04-14", 142.6, "2026-04-01T10:00:00Z", currency="GBP"),
+               invoice("i1", "expense", period="2026-Q2", ref="e1", quantity=1, rate=142.6, currency="GBP")]
+    assert billing_findings(make_contract(), records) == []
+
+
+def test_expense_read_after_its_invoice_line_is_still_compared():
+    # Invoice lines are undated and come first; the expense file is read after them. The currency
+    # is compared at the end of the run, when every expense is known.
+    lines = [invoice("i1", "expense", ref="e1", quantity=1, rate=812.4, currency="EUR")]
+    expenses = [expense("e1", "2026-03-02", 812.4, "2026-02-20T10:00:00Z")]
+    findings = audit_records(make_contract(), [lines, expenses], select=["billing.*"], files=True)
+    assert [(f.rule, f.record) for f in findings] == [(CURRENCY, "i1")]
+
+
+def test_expense_line_whose_ref_names_nothing_is_only_an_unknown_reference():
+    # ref e9 names no expense: input.unknown_reference, not a currency mismatch or a duplicate.
+    records = [invoice("i1", "expense", ref="e9", quantity=1, rate=50.0, currency="EUR"),
+               invoice("i2", "expense", ref="e9", quantity=1, rate=50.0, currency="EUR")]
+    findings = audit_records(make_contract(), records, select=["billing.*", "input.*"])
+    assert [(f.rule, f.record) for f in findings] == [(UNKNOWN_REF, "i1"), (UNKNOWN_REF, "i2")]
+
+
+# ---------------------------------------------------------------- billing.amount_mismatch
+
+
+@pytest.mark.parametrize(
+    ("amount", "flagged", "impact"),
+    [(1320.01, True, 0.01), (1320.004, False, None), (1320.0, False, None), (1319.0, True, -1.0)],
+)
+def test_amount_is_quantity_times_rate_to_the_cent(amount, flagged, impact):
+    # Premier 100 + 18.5 = 118.5 h in 2026-Q1 -> 5.5 h over 113 h, billed 5.5 h x USD 240 = USD 1,320.00:
+    # USD 1,320.01 is USD 0.01 more; USD 1,320.004 is USD 1,320.00 to the cent; USD 1,319 is USD 1 less.
+    records = [work("w1", "2026-01-05", 100), work("w2", "2026-02-05", 18.5),
+               invoice("i1", "overage_hours", quantity=5.5, amount=amount)]
+    findings = billing_findings(make_contract(), records)
+    if not flagged:
+        assert findings == []
+        return
+    f = only(findings, AMOUNT)
+    assert [x.rule for x in findings] == [AMOUNT]
+    assert (f.record, f.period, f.contract, str(f.level), f.clause) == ("i1", "2026-Q1", "C-1", "error", "invoice arithmetic")
+    assert f.impact.as_dict() == {"amount": impact, "currency": "USD"}
+    assert f"amount USD {amount:,.2f} is not 5.5 x USD 240.00 = USD 1,320.00" in f.message
+
+
+@pytest.mark.parametrize(("amount", "flagged"), [(360.49, False), (360.5, False), (360.51, True), (360.48, True)])
+def test_amount_of_half_a_cent_may_be_rounded_either_way(amount, flagged):
+    # 1.5 h x USD 240.33 = USD 360.495: USD 360.50 (half up) or 360.49 (half to even) are both the
+    # product to the cent; 360.51 and 360.48 are not.
+    records = [invoice("i1", "overage_hours", quantity=1.5, rate=240.33, amount=amount)]
+    findings = audit_records(make_contract(), records, select=[AMOUNT])
+    assert [f.record for f in findings] == (["i1"] if flagged else [])
+
+
+def test_amount_float_dust_is_not_a_mismatch():
+    # 3 x USD 0.35 is 1.0499999999999998 as a float: the line's USD 1.05 is right.
+    records = [invoice("i1", "overage_hours", quantity=3, rate=0.35, amount=1.05)]
+    assert audit_records(make_contract(), records, select=[AMOUNT]) == []
+
+
+def test_amount_mismatch_on_an_expense_line():
+    # Expense e1 USD 812.40 billed 1 x USD 812.40 but amount USD 821.40 -> USD 9.00 more.
+    records = [expense("e1", "2026-03-02", 812.4, "2026-02-20T10:00:00Z"),
+               invoice("i1", "expense", ref="e1", quantity=1, rate=812.4, amount=821.4)]
+    f = only(billing_findings(make_contract(), records), AMOUNT)
+    assert f.impact.as_dict() == {"amount": 9.0, "currency": "USD"}
+    assert "USD 9.00 more" in f.message
+
+
+# ---------------------------------------------------------------- billing.duplicate_charge
+
+ON_SITE = "on_site_operations_monitoring"
+
+
+def test_expense_billed_twice():
+    # Expense e1 USD 812.40 on i1 and on i2 (both 2026-Q1): i2 is the duplicate, impact USD 812.40.
+    records = [expense("e1", "2026-03-02", 812.4, "2026-02-20T10:00:00Z"),
+               invoice("i1", "expense", ref="e1", quantity=1, rate=812.4),
+               invoice("i2", "expense", ref="e1", quantity=1, rate=812.4)]
+    findings = billing_findings(make_contract(), records)
+    f = only(findings, DUPLICATE)
+    assert [x.rule for x in findings] == [DUPLICATE]
+    assert (f.record, f.period, f.contract, str(f.level)) == ("i2", "2026-Q1", "C-1", "error")
+    assert f.impact.as_dict() == {"amount": 812.4, "currency": "USD"}
+    assert "expense e1 is already billed on i1 (2026-Q1, USD 812.40); i2 (expense) bills it again" in f.message
+
+
+def test_duplicates_are_the_lines_after_the_first_by_period_then_id():
+    # e1 on i3 (2026-M12), i1 (2026-Q2) and i2 (2026-Q2): by period i1 and i2 (April-June) come before i3
+    # (December), and i1 before i2 by id: i2 and i3 are duplicates. (As text, "2026-M12" < "2026-Q2".)
+    records = [expense("e1", "2026-03-02", 812.4, "2026-02-20T10:00:00Z"),
+               invoice("i3", "expense", period="2026-M12", ref="e1", quantity=1, rate=812.4),
+               invoice("i2", "expense", period="2026-Q2", ref="e1", quantity=1, rate=812.4),
+               invoice("i1", "expense", period="2026-Q2", ref="e1", quantity=1, rate=812.4)]
+    findings = of(billing_findings(make_contract(), records), DUPLICATE)
+    assert sorted((f.record, f.period) for f in findings) == [("i2", "2026-Q2"), ("i3", "2026-M12")]
+
+
+@pytest.mark.parametrize("second", ["additional_service", "deliverable"])
+def test_delivery_billed_by_a_service_and_a_deliverable_line(second):
+    # Premier on-site visit d1 (Table 3 'At Additional Costs', USD 3,000) billed on i1 and again on i2:
+    # deliverable and additional_service lines both bill the delivery itself.
+    records = [delivery("d1", "2026-03-10", ON_SITE),
+               invoice("i1", "additional_service", ref="d1", quantity=1, rate=3000.0),
+               invoice("i2", second, ref="d1", quantity=1, rate=3000.0)]
+    f = only(billing_findings(make_contract(), records), DUPLICATE)
+    assert (f.record, f.impact.amount) == ("i2", 3000.0)
+    assert "delivery d1 is already billed on i1" in f.message
+
+
+def test_one_visit_line_and_one_surcharge_line_are_not_duplicates():
+    # Table 3: a Premier visit abroad: one line bills the visit (USD 3,000), one the surcharge (USD 1,500).
+    records = [delivery("d1", "2026-05-12", ON_SITE, international=True),
+               invoice("i1", "additional_service", period="2026-Q2", ref="d1", quantity=1, rate=3000.0),
+               invoice("i2", "surcharge", period="2026-Q2", ref="d1", quantity=1, rate=1500.0)]
+    assert billing_findings(make_contract(), records) == []
+
+
+def test_a_second_surcharge_line_is_a_duplicate():
+    # Expert visit abroad (included 'Semi-Annually'): two surcharge lines of USD 1,500 -> i2 is a duplicate.
+    records = [delivery("d1", "2026-05-12", ON_SITE, international=True),
+               invoice("i1", "surcharge", period="2026-Q2", ref="d1", quantity=1, rate=1500.0),
+               invoice("i2", "surcharge", period="2026-Q2", ref="d1", quantity=1, rate=1500.0)]
+    findings = billing_findings(make_contract(tier="expert"), records)
+    assert [(f.rule, f.record) for f in findings] == [(DUPLICATE, "i2")]
+    assert "the surcharge of delivery d1 is already billed on i1" in findings[0].message
+
+
+def test_overage_lines_of_one_period_are_not_duplicate_charges():
+    # Two overage_hours lines for the pool's 2026-Q1: the overage rules compare their sum with the hours
+    # due. 4 + 3 = 7 h = 120 - 113: clean; 7 + 7 = 14 h: 7 h overbilled (one finding, not a duplicate).
+    split = Q1_120 + [invoice("i1", "overage_hours", quantity=4), invoice("i2", "overage_hours", quantity=3)]
+    assert billing_findings(make_contract(), split) == []
+    twice = Q1_120 + [invoice("i1", "overage_hours", quantity=7), invoice("i2", "overage_hours", quantity=7)]
+    findings = billing_findings(make_contract(), twice)
+    assert [(f.rule, f.record, f.impact.hours) for f in findings] == [(OVERBILLED, "i2", 7.0)]
+
+
+def test_the_same_ref_in_two_contracts_is_not_a_duplicate():
+    # e1 of C-1 and e1 of C-2 are two expenses, each billed once.
+    records = [expense("e1", "2026-03-02", 812.4, "2026-02-20T10:00:00Z"),
+               expense("e1", "2026-03-02", 812.4, "2026-02-20T10:00:00Z", contract="C-2"),
+               invoice("i1", "expense", ref="e1", quantity=1, rate=812.4),
+               invoice("i1", "expense", ref="e1", quantity=1, rate=812.4, contract="C-2")]
+    assert billing_findings([make_contract(), make_contract("C-2")], records) == []
 
 
 # ---------------------------------------------------------------- billing.additional_cost_unbilled

@@ -6,6 +6,9 @@ w-0184; D2 Q3 254.0 h > 246 h -> 8.0 h over, w-0319, of which 8.0 h x USD 240 = 
 D3 nw-fund Q3 68.5 h > 65 h -> 3.5 h, invoiced 5.0 h -> 1.5 h x USD 240 = USD 360.00 overbilled).
 Every ticket is resolved, so --as-of 2026-12-31 changes nothing. The test runs from the repository
 root with the repo-relative path, so sources read examples/northwind/records/<file>:<line>.
+The contracts pin liveperson-cso@1.1, whose I-7 makes D4 (a Table 2 deliverable beyond its
+frequency: 3 Fundamentals account plans in contract month 2026-07, Monthly = 1) two warnings, which
+were errors under 1.0: 16 errors and 8 warnings in all.
 """
 
 from __future__ import annotations
@@ -69,3 +72,17 @@ def test_two_runs_are_byte_identical(run):
     first, second = run(), run()
     assert first.exit_code == second.exit_code == 1
     assert first.stdout_bytes == second.stdout_bytes
+
+
+def test_contracts_pin_the_reviewed_policy_version():
+    for path in sorted((REPO / EXAMPLE / "contracts").glob("*.toml")):
+        assert 'policy = "liveperson-cso@1.1"' in path.read_text(encoding="utf-8"), path.name
+
+
+def test_planted_levels(run):
+    # every finding has the level expected-findings.json gives it; D4 (Table 2, I-7) is a warning
+    report = json.loads(run().stdout)
+    found = {(f["rule"], f["record"]): f["level"] for f in report["findings"]}
+    assert found == {(f["rule"], f["record"]): f["level"] for f in expected()}
+    assert found[("entitlement.frequency", "d-0066")] == found[("entitlement.frequency", "d-0072")] == "warning"
+    assert report["summary"]["by_level"] == {"error": 16, "warning": 8, "info": 0}

@@ -400,9 +400,13 @@ def test_work_on_a_scope_of_another_package_is_an_unknown_reference():
     assert f.record == "w1" and "belongs to package p2" in f.message
 
 
-def test_duplicate_scope_id_is_invalid():
+def test_a_scope_id_read_twice_with_other_hours_is_a_conflict_and_the_first_counts():
     records = [scope("xs-1", 20), scope("xs-1", 30)]
-    assert "already defined" in only(audit_records(contract(), records), INVALID).message
+    found = audit_records(contract(), records)
+    conflict = only(found, "input.conflicting_record")
+    assert conflict.record == "xs-1" and conflict.source.endswith("records.jsonl:2")
+    assert "records.jsonl:1" in conflict.message
+    assert of(found, INVALID) == []
 
 
 # ------------------------------------------------------------------ Section 1 caps

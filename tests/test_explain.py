@@ -22,7 +22,7 @@ from datetime import date, timedelta
 import pytest
 
 from cso_policy.cli import main
-from tests.conftest import POLICY_ROOT, make_contract, work
+from tests.conftest import POLICY_ROOT, expense, invoice, make_contract, work
 
 AS_OF = "2026-12-31T00:00:00Z"
 IDS = [f"w{n:02d}" for n in range(1, 13)]
@@ -132,3 +132,67 @@ def test_explain_allowance_lists_the_shared_solutions_engineering_work(runner, m
     assert [(r[1], float(r[5])) for r in rows] == [("s1", 25.0), ("s2", 35.0), ("s3", 41.0)]
     assert rows[-1][6].strip() == "<- crossed 40 h"
     assert "  computed: 41 h - 40 h = 1 h over; x USD 240.00/h = USD 240.00" in text
+
+
+# ---------------------------------------------------------------- invoice lines checked as invoices
+# Premier C-1: 100 h (w1) + 18.5 h (w2) in 2026-Q1 = 118.5 h -> 5.5 h over 113 h, billed on i1 as
+# 5.5 h x USD 240.00 = USD 1,320.00 but with the amount USD 1,320.01: USD 0.01 more than quantity x rate.
+INVOICED = [work("w1", "2026-01-05", 100), work("w2", "2026-02-05", 18.5),
+            invoice("i1", "overage_hours", quantity=5.5, amount=1320.01)]
+
+
+def test_explain_amount_mismatch_works_out_quantity_times_rate(runner, make_workspace):
+    root = make_workspace([make_contract()], INVOICED)
+    result = runner.invoke(main, ["explain", "billing.amount_mismatch", str(root), "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    found = sections(result.stdout)
+    assert list(found) == ["billing.amount_mismatch"]
+    text = found["billing.amount_mismatch"]
+    lines = text.splitlines()
+    assert lines[0] == f"billing.amount_mismatch (error): {rule_title(runner, 'billing.amount_mismatch')}"
+    assert "  clause: invoice arithmetic of liveperson-cso@1.0\n" in text
+    assert "    overage rate USD 240.00/h agreed in SOW-114\n" in text
+    assert "  finding: i1 at " in text and "records.jsonl:3: amount USD 1,320.01 is not 5.5 x USD 240.00" in text
+    # the line itself: period, id, LOB, item, quantity x rate, amount
+    row = next(line for line in lines if line.startswith("    2026-Q1 "))
+    assert row.split() == ["2026-Q1", "i1", "a", "overage_hours", "5.5", "x", "USD", "240.00", "amount", "USD",
+                           "1,320.01"]
+    assert ("  computed: 5.5 x USD 240.00 = USD 1,320.00; the line says USD 1,320.01: USD 0.01 more "
+            "(compared to the cent)\n") in text
+    assert lines[-1] == "  impact: USD 0.01"
+
+
+def test_explain_rate_mismatch_shows_the_agreed_rate(runner, make_workspace):
+    # 7 h due (120 - 113), billed at USD 250/h: 7 x (250 - 240) = USD 70.00 above the agreed USD 240/h.
+    records = [work("w1", "2026-01-05", 100), work("w2", "2026-02-05", 20),
+               invoice("i1", "overage_hours", quantity=7, rate=250.0)]
+    root = make_workspace([make_contract()], records)
+    result = runner.invoke(main, ["explain", "i1", str(root), "--as-of", AS_OF])
+    found = sections(result.stdout)
+    assert list(found) == ["billing.rate_mismatch"]  # not billing.overage_without_agreement any more
+    text = found["billing.rate_mismatch"]
+    assert "  agreed in writing: USD 240.00/h (SOW-114, Section 1)\n" in text
+    assert "  computed: 7 h x (250.00 - 240.00) = USD 70.00: USD 70.00 above the agreed rate\n" in text
+    assert "  impact: USD 70.00" in text
+
+
+def test_explain_duplicate_charge_lists_the_lines_billing_it(runner, make_workspace):
+    # Expense e1 USD 812.40 billed on i1 (2026-Q1) and again on i2 (2026-Q2).
+    records = [expense("e1", "2026-03-02", 812.4, "2026-02-20T10:00:00Z"),
+               invoice("i2", "expense", period="2026-Q2", ref="e1", quantity=1, rate=812.4),
+               invoice("i1", "expense", ref="e1", quantity=1, rate=812.4)]
+    root = make_workspace([make_contract()], records)
+    result = runner.invoke(main, ["explain", "billing.duplicate_charge", str(root), "--as-of", AS_OF])
+    text = sections(result.stdout)["billing.duplicate_charge"]
+    lines = text.splitlines()
+    assert "  lines billing expense e1, by period then id:" in lines
+    rows = [line.split() for line in lines if line.startswith("    2026-")]
+    assert [r[:2] for r in rows] == [["2026-Q1", "i1"], ["2026-Q2", "i2"]]
+    assert text.count("<- first: bills it") == 1 and "<- again (this finding)" in rows_text(lines, "i2")
+    assert "  the expense it bills: e1 on 2026-03-02, USD 812.40, approved 2026-02-20" in lines
+    assert "  computed: 2 lines bill it; i1 is the first, so i2's USD 812.40 bills it again" in lines
+    assert lines[-1] == "  impact: USD 812.40"
+
+
+def rows_text(lines: list[str], record_id: str) -> str:
+    return next(line for line in lines if line.startswith("    2026-") and line.split()[1] == record_id)

@@ -461,6 +461,81 @@ def test_report_sections_hook_that_raises_is_a_plugin_error_and_the_report_is_wr
 # ---------------------------------------------------------------- failures are isolated
 
 
+FLAKY_SOURCE = """
+    from cso_policy import LeftOut, RecordSource
+
+    def read(path, options):
+        for n, row in enumerate(path.read_text().splitlines(), start=1):
+            if row == "boom":
+                raise ConnectionError("connection reset by peer")
+            if row == "cancelled":
+                yield str(path), n, LeftOut("cancelled incident")
+                continue
+            rid, day, hours = row.split("\\t")
+            yield str(path), n, {"kind": "work", "id": rid, "contract": "NW-2026", "date": day,
+                                 "lob": "retail", "hours": float(hours), "service": "integrations"}
+
+    @hookimpl
+    def cso_policy_record_sources():
+        return [RecordSource(name="flaky", read=read, suffixes=(".tsv",))]
+"""
+
+
+def test_a_source_failing_mid_stream_loses_only_its_own_records(workspace):
+    # flaky.tsv delivers t1 and t2, then the connection breaks: t3 is lost, and said so; the
+    # JSON Lines file after it is audited in full (w2 is integrations, '–' for Foundations)
+    _plugin(workspace, "flaky_source", FLAKY_SOURCE)
+    (workspace / "flaky.tsv").write_text("t1\t2026-02-02\t3\nt2\t2026-02-03\t1\nboom\nt3\t2026-02-04\t2\n")
+    (workspace / "cso-policy.toml").write_text(
+        'contracts = ["contracts"]\nrecords = ["flaky.tsv", "records.jsonl"]\nplugins = ["flaky_source.py"]\n')
+    result, report = _audit([], workspace)
+    assert result.exit_code == 1
+    errors = [f for f in report["findings"] if f["rule"] == "plugin.error"]
+    assert [(f["plugin"], f["message"]) for f in errors] == [(
+        "flaky_source", f"plugin flaky_source: record source flaky failed reading {workspace / 'flaky.tsv'} after "
+        "2 record(s): ConnectionError: connection reset by peer; its other records were not read")]
+    not_included = sorted(f["record"] for f in report["findings"] if f["rule"] == "entitlement.not_included")
+    assert not_included == ["t1", "t2", "w2"]
+    inputs = {Path(i["input"]).name: i for i in report["summary"]["inputs"]}
+    assert (inputs["flaky.tsv"]["read"], inputs["flaky.tsv"]["failed"]) == (2, "ConnectionError: connection reset by peer")
+    assert inputs["records.jsonl"]["read"] == inputs["records.jsonl"]["counted"] == 2
+
+
+def test_records_a_source_leaves_out_on_purpose_are_counted_with_the_reason(workspace):
+    _plugin(workspace, "flaky_source", FLAKY_SOURCE)
+    (workspace / "flaky.tsv").write_text("cancelled\nt1\t2026-02-02\t3\ncancelled\n")
+    (workspace / "cso-policy.toml").write_text(
+        'contracts = ["contracts"]\nrecords = ["flaky.tsv"]\nplugins = ["flaky_source.py"]\n')
+    result, report = _audit([], workspace)
+    (counts,) = report["summary"]["inputs"]
+    assert (counts["read"], counts["counted"], counts["left_out"]) == (3, 1, 2)
+    assert counts["left_out_reasons"] == {"cancelled incident": 2}
+
+
+def test_a_report_format_that_raises_is_one_line_exit_2_and_no_file(workspace):
+    _plugin(workspace, "bad_format", """
+        from cso_policy import ReportFormat
+
+        def write(report, stream):
+            stream.write("half a report\\n")
+            raise ValueError("no more ink")
+
+        @hookimpl
+        def cso_policy_report_formats():
+            return [ReportFormat(name="broken", write=write, extension="txt")]
+    """)
+    out = workspace / "report.txt"
+    result = CliRunner().invoke(main, ["--plugin", str(workspace / "bad_format.py"), "audit", str(workspace),
+                                       "--format", "broken", "--output", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == "cso-policy: error: writing the broken report failed: ValueError: no more ink\n"
+    assert not out.exists() and not list(workspace.glob(".cso-policy-*"))
+    several = CliRunner().invoke(main, ["--plugin", str(workspace / "bad_format.py"), "audit", str(workspace),
+                                        "--format", "json", "--format", "broken", "--output-dir", str(workspace / "out")])
+    assert several.exit_code == 2 and list((workspace / "out").iterdir()) == []  # not even the json one
+
+
+
 def test_plugin_that_fails_to_import_is_reported_and_other_findings_kept(workspace):
     _plugin(workspace, "broken", "raise RuntimeError('missing licence key')\n")
     result, report = _audit(["--plugin", str(workspace / "broken.py")], workspace)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import shutil
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,16 +73,60 @@ class AsOf(click.ParamType):
         return parsed
 
 
-def write_to(output: Path | None, write) -> None:
-    """Call *write(stream)* with stdout, or with *output* opened for writing."""
-    if output is None:
-        write(sys.stdout)
-        return
+def write_to(output: Path | None, write, what: str = "report") -> None:
+    """Call *write(stream)* with stdout, or with *output* opened for writing. What *write*
+    raises is one line and exit 2, and leaves no partial output: it writes to a temporary file
+    first, moved into place (or copied to stdout) only when it is whole."""
+    write_all([(output, write)], what)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_all(outputs: list[tuple[Path | None, object]], what: str = "report") -> None:
+    """``write_to`` for several outputs: either every file is written, or none is."""
+    done: list[tuple[Path | None, object]] = []
     try:
-        with output.open("w", encoding="utf-8", newline="\n") as stream:
-            write(stream)
-    except OSError as exc:
-        raise CsoPolicyError(f"{output}: cannot write ({exc.strerror or exc})") from None
+        for output, write in outputs:
+            folder = output.parent if output is not None else None
+            try:
+                stream = tempfile.NamedTemporaryFile("w+", encoding="utf-8", newline="\n", dir=folder,
+                                                     prefix=".cso-policy-", suffix=".part", delete=False)
+            except OSError as exc:
+                raise CsoPolicyError(f"{output}: cannot write ({exc.strerror or exc})") from None
+            done.append((output, stream))
+            try:
+                write(stream)
+            except CsoPolicyError:
+                raise
+            except OSError as exc:
+                raise CsoPolicyError(f"{output or 'stdout'}: cannot write ({exc.strerror or exc})") from None
+            except Exception as exc:  # a report format's bug: one line, exit 2, nothing half-written
+                raise CsoPolicyError(f"writing the {what} failed: {type(exc).__name__}: {exc}") from None
+        for output, stream in done:
+            stream.close()
+            if output is not None and output.is_dir():
+                raise CsoPolicyError(f"{output}: cannot write (is a folder)")
+        for output, stream in done:
+            if output is None:
+                with open(stream.name, encoding="utf-8") as written:
+                    shutil.copyfileobj(written, sys.stdout)
+                os.unlink(stream.name)
+            else:
+                try:
+                    os.chmod(stream.name, 0o666 & ~_umask())  # as open() would have made it
+                    os.replace(stream.name, output)
+                except OSError as exc:
+                    raise CsoPolicyError(f"{output}: cannot write ({exc.strerror or exc})") from None
+        done = []
+    finally:
+        for _, stream in done:  # not moved into place: something failed
+            stream.close()
+            with contextlib.suppress(OSError):
+                os.unlink(stream.name)
 
 
 @click.group()

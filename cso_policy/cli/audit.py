@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import click
 
 from .. import exitcodes
 from ..core.explain import explain, matching
-from . import handle_errors, write_to
+from . import handle_errors, write_all, write_to
 from .run import inputs_options, run
 
 
@@ -41,9 +42,11 @@ def command(formats, output, output_dir, fail_on, explain_target, **inputs):
         explain(matching(report.findings, explain_target), done.context, sys.stdout)
     elif output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
-        for name in formats:
-            fmt = cat.formats[name]
-            write_to(output_dir / fmt.file_name, lambda stream, fmt=fmt: fmt.write(report, stream))
+        files = [(output_dir / cat.formats[name].file_name, functools.partial(cat.formats[name].write, report))
+                 for name in formats]
+        write_all(files, what=f"{', '.join(formats)} report")
+        for path, _ in files:
+            click.echo(f"wrote {path}", err=True)
     else:
-        write_to(output, lambda stream: cat.formats[formats[0]].write(report, stream))
+        write_to(output, functools.partial(cat.formats[formats[0]].write, report), what=f"{formats[0]} report")
     sys.exit(exitcodes.for_findings(report.findings, fail_on))

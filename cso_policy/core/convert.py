@@ -7,6 +7,7 @@ whose ``problems`` are ``("$.severity", "expected one of P1, P2, P3")`` pairs.
 from __future__ import annotations
 
 import functools
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from cattrs.gen import make_dict_structure_fn, override
 from ciso8601 import FixedOffset, parse_datetime
 
-from .model import Contract, Record
+from .model import Contract, Positive, Record
 
 
 class FieldError(ValueError):
@@ -73,8 +74,17 @@ FIXED_OFFSETS = (timezone, FixedOffset)
 
 def _float(value, _type) -> float:
     if type(value) is float or type(value) is int:
-        return float(value)
+        if math.isfinite(value):
+            return float(value)
+        raise FieldError(f"expected a finite number, got {value!r}")
     raise FieldError(f"expected a number, got {value!r}")
+
+
+def _positive(value, _type) -> float:
+    number = _float(value, float)
+    if number > 0:
+        return number
+    raise FieldError(f"expected a number above 0, got {value!r}")
 
 
 def _int(value, _type) -> int:
@@ -215,6 +225,7 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(date, _date)
     conv.register_structure_hook(datetime, _datetime)
     conv.register_structure_hook(float, _float)
+    conv.register_structure_hook(Positive, _positive)
     conv.register_structure_hook(int, _int)
     conv.register_structure_hook(str, _str)
     conv.register_structure_hook(bool, _bool)

@@ -14,8 +14,9 @@ from datetime import datetime
 
 from attrs import define
 
-from ..errors import ConfigError, CsoPolicyError
-from ..inputs.sources import BadLine, RawRecord
+from ..errors import ConfigError
+from ..inputs.ingest import CONFLICTING, Ingest, InputCount, Repeat
+from ..inputs.sources import BadLine, LeftOut
 from ..policy.registry import PolicyRegistry
 from .context import Audit, ContractView, build_view
 from .convert import StructureError, record_structurer
@@ -25,6 +26,8 @@ from .rule import Gate, Rule
 
 INVALID = "input.invalid_record"
 UNKNOWN = "input.unknown_reference"
+DUPLICATE = "input.duplicate_record"
+CONFLICT = "input.conflicting_record"
 PLUGIN_ERROR = "plugin.error"
 
 
@@ -99,14 +102,20 @@ class Evaluator:
                 contract=getattr(record, "contract", None),
                 source=record.source if record is not None else None,
             ),
+            plugin=plugin,
         )
 
     def plugin_problem(self, plugin: str, hook: str, error: str) -> None:
-        self.emit(PLUGIN_ERROR, Violation(message=f"plugin {plugin}: {hook} failed: {error}"))
+        self.emit(PLUGIN_ERROR, Violation(message=f"plugin {plugin}: {hook} failed: {error}"), plugin=plugin)
+
+    def source_failed(self, failure) -> None:
+        """A record source raised mid-stream: its own unread records are lost, and said so."""
+        self.emit(PLUGIN_ERROR, Violation(message=str(failure), source=failure.where), plugin=failure.plugin)
 
     # -- findings -------------------------------------------------------------------
 
-    def emit(self, rule_id: str, v: Violation, view: ContractView | None = None) -> None:
+    def emit(self, rule_id: str, v: Violation, view: ContractView | None = None, plugin: str | None = None) -> None:
+        """Turn a violation of *rule_id* into a finding (*plugin*: the plugin a plugin.error is about)."""
         rule = self.by_id.get(rule_id)
         if rule is None:  # input.* deselected with --ignore
             return
@@ -127,7 +136,7 @@ class Evaluator:
                 policy=view.policy_ref if view is not None else None,
                 impact=v.impact,
                 period=v.period,
-                plugin=rule.plugin,
+                plugin=plugin or rule.plugin,
             )
         )
 
@@ -138,21 +147,24 @@ class Evaluator:
 
     # -- the loop -------------------------------------------------------------------
 
-    def feed(self, stream: Iterable[RawRecord]) -> None:
+    def feed(self, stream: Iterable[tuple[str, int, object, InputCount]]) -> None:
+        """Audit records ``(file, line, obj, count)`` in the order given; *count* is the
+        accounting of the input each came from."""
         audit = self.audit
         contracts = audit.contracts
         counts = audit.by_kind
         kinds = self.kinds
         structure_record = self.structure
-        for file, line, obj in stream:
+        for file, line, obj, count in stream:
             audit.records += 1
-            if type(obj) is BadLine:
-                self.input_problem(file, line, [("$", obj.reason)])
+            if type(obj) is not dict:
+                self.not_a_record(file, line, obj, count)
                 continue
-            contract_id = obj.get("contract") if type(obj) is dict else None
+            contract_id = obj.get("contract")
             try:
                 record = structure_record(obj)
             except StructureError as exc:
+                count.invalid += 1
                 self.input_problem(file, line, exc.problems, contract_id if type(contract_id) is str else None)
                 continue
             record.file = file
@@ -160,14 +172,18 @@ class Evaluator:
             counts[record.kind] += 1
             view = contracts.get(record.contract)
             if view is None:
+                count.unresolved += 1
                 self.emit(UNKNOWN, Violation(message=f"unknown contract {record.contract!r}", record=record, contract=record.contract))
                 continue
             pool = view.pool_for(record)
             if pool is None and not self.resolved_without_pool(record, view):
+                count.unresolved += 1
                 continue
             entry = kinds[record.kind]
             if entry.checks and not self.valid_for_policy(record, view, entry.checks):
+                count.invalid += 1
                 continue
+            count.counted += 1
             for observe in entry.observers:
                 observe(record, view, pool)
             for gate, rules in self.by_kind.get(record.kind, ()):
@@ -187,6 +203,38 @@ class Evaluator:
                                 self.emit(r.id, v, view)
                     except Exception as exc:  # a rule's bug is reported, not a crash
                         self.rule_failed(r, "check", exc, record)
+
+    def not_a_record(self, file: str, line: int, obj, count: InputCount) -> None:
+        """What a source gave in place of a record: a line it could not decode, one it left out
+        on purpose, a repeat of a record read before, or something else that is not an object."""
+        kind = type(obj)
+        if kind is BadLine:
+            count.invalid += 1
+            self.input_problem(file, line, [("$", obj.reason)])
+        elif kind is LeftOut:
+            count.left_out += 1
+            count.left_out_reasons[obj.reason] = count.left_out_reasons.get(obj.reason, 0) + 1
+        elif kind is Repeat:
+            self.repeat(file, line, obj, count)
+        else:
+            count.invalid += 1
+            self.input_problem(file, line, [("$", f"expected an object, got {_short(obj)}")])
+
+    def repeat(self, file: str, line: int, repeat: Repeat, count: InputCount) -> None:
+        """A record whose contract, kind and id were read before: counted once."""
+        obj = repeat.obj
+        record = Record(id=obj["id"], contract=obj["contract"], file=file, line=line)
+        lob = obj.get("lob") if type(obj.get("lob")) is str else None
+        what = f"{obj['kind']} {obj['id']} of contract {obj['contract']}"
+        if repeat.how == CONFLICTING:
+            count.conflicting += 1
+            message = (f"{record.source} has the contract, kind and id of {repeat.first} ({what}) but other "
+                       f"content; the first ({repeat.first}) is counted, this one is not")
+            self.emit(CONFLICT, Violation(record=record, lob=lob, message=message))
+        else:
+            count.duplicate += 1
+            message = f"{record.source} repeats {repeat.first} ({what}, the same content); counted once"
+            self.emit(DUPLICATE, Violation(record=record, lob=lob, message=message))
 
     def resolved_without_pool(self, record: Record, view: ContractView) -> bool:
         """A record without a pool is fine only if it names no LOB or package (an expense)."""
@@ -253,24 +301,26 @@ def run_audit(
     contracts: dict[str, ContractView],
     rules: list[Rule],
     kinds: KindTable,
-    streams: Iterable[Iterator[RawRecord]],
+    ingest: Ingest,
     as_of=None,
     *,
     options: dict | None = None,
     adjust=None,
     problems: Iterable = (),
 ) -> AuditResult:
-    """Audit *streams* against *contracts*; *problems* (plugin failures found before the run)
-    are reported as plugin.error findings."""
+    """Audit what *ingest* reads against *contracts*; *problems* (plugin failures found before
+    the run) and sources that failed mid-stream are reported as plugin.error findings; the
+    summary's ``inputs`` section accounts for every record each input delivered."""
     evaluator = Evaluator(contracts, rules, kinds, as_of, options=options, adjust=adjust)
     for problem in problems:
         evaluator.plugin_problem(problem.plugin, problem.hook, problem.error)
-    for stream in streams:
-        try:
-            evaluator.feed(stream)
-        except CsoPolicyError:
-            raise
-        except Exception as exc:  # a record source (adapter plugin) broke mid-stream
-            name = getattr(stream, "__qualname__", type(stream).__name__)
-            evaluator.plugin_problem(name, "record source", f"{type(exc).__name__}: {exc}")
+    evaluator.feed(ingest.records())
+    for failure in ingest.failures:
+        evaluator.source_failed(failure)
+    evaluator.audit.summary["inputs"] = [c.as_dict() for _, c in sorted(ingest.counts.items())]
     return evaluator.finish()
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

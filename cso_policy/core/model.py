@@ -7,11 +7,15 @@ from __future__ import annotations
 import enum
 import hashlib
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NewType
 
 from attrs import define, field, frozen
 
 PackKind = Literal["basic", "intermediate", "advanced"]
+
+Positive = NewType("Positive", float)
+"""A finite number above 0: hours, quantities, rates and amounts, where the terms give a zero or
+negative value no meaning (structuring rejects anything else, naming the field)."""
 
 
 class Level(enum.IntEnum):
@@ -40,7 +44,7 @@ class Term:
 
 @frozen(kw_only=True)
 class Overage:
-    rate: float | None = None
+    rate: Positive | None = None
     currency: str | None = None
     agreement: str | None = None
 
@@ -60,7 +64,7 @@ class Package:
 class ExpansionPurchase:
     package: str
     kind: PackKind
-    hours: float
+    hours: Positive
     purchased_on: date
 
 

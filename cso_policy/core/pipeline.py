@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-import heapq
+import functools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +11,7 @@ from pathlib import Path
 from attrs import define, evolve, field
 
 from ..errors import ConfigError, UsageError
+from ..inputs.ingest import Ingest, Input
 from ..inputs.sources import RawRecord, RecordSource
 from ..inputs.workspace import RecordInput, expand
 from ..lint import Linter
@@ -172,13 +173,14 @@ def _unique(table: dict, name: str, plugin: str, what: str) -> dict:
     return table
 
 
-def record_streams(
+def record_inputs(
     cat: Catalogue, inputs: Iterable[RecordInput], base: Path, plugin_options: dict | None = None
-) -> list[Iterator[RawRecord]]:
-    """One lazy stream per file, in the order given; files are expanded and checked up front.
-    A source's options are its [plugins.<source name>] table overlaid with the entry's own."""
+) -> list[Input]:
+    """One :class:`Input` per file (or live source), in the order given; files are expanded and
+    checked up front, nothing is read yet. A source's options are its [plugins.<source name>]
+    table overlaid with the entry's own."""
     plugin_options = plugin_options or {}
-    streams = []
+    out = []
     for record_input in inputs:
         paths = [None] if record_input.path is None else expand(record_input.path, base, cat.suffixes())
         for path in paths:
@@ -187,8 +189,23 @@ def record_streams(
             if path is not None and not path.is_file():
                 raise ConfigError(f"{path}: not a file")
             options = {**plugin_options.get(source.name, {}), **concrete.options}
-            streams.append(source.read(path, options))
-    return streams
+            out.append(Input(source=source.name, plugin=cat.origins.get(("source", source.name), "?"),
+                             where=str(path) if path is not None else source.name,
+                             read=functools.partial(source.read, path, options)))
+    return out
+
+
+def _lazy(read) -> Iterator[RawRecord]:
+    """The stream *read()* opens, opened only when it is first iterated (so that what a source
+    raises on opening is that input's failure, not the run's)."""
+    yield from read()
+
+
+def record_streams(
+    cat: Catalogue, inputs: Iterable[RecordInput], base: Path, plugin_options: dict | None = None
+) -> list[Iterator[RawRecord]]:
+    """One lazy stream per file, in the order given (``explain`` reads the records again)."""
+    return [_lazy(i.read) for i in record_inputs(cat, inputs, base, plugin_options)]
 
 
 def audit(
@@ -203,17 +220,18 @@ def audit(
     plugin_options: dict | None = None,
     wrap_streams=None,
 ) -> tuple[AuditResult, dict[str, ContractView]]:
+    """Audit *inputs* against *contracts*; *wrap_streams* (list of streams -> list of streams)
+    may watch or filter what each input delivers."""
     views = build_contracts(contracts, cat.registry(policy_roots))
-    streams = record_streams(cat, inputs, base, plugin_options)
+    sources = record_inputs(cat, inputs, base, plugin_options)
     if wrap_streams is not None:
-        streams = wrap_streams(streams)
-    if len(streams) > 1:  # files each in date order -> one stream in date order (caps crossed chronologically)
-        streams = [heapq.merge(*streams, key=lambda raw: cat.kinds.day(raw[2]))]
+        wrapped = wrap_streams([_lazy(i.read) for i in sources])
+        sources = [evolve(i, read=functools.partial(iter, stream)) for i, stream in zip(sources, wrapped)]
     result = run_audit(
         views,
         rules if rules is not None else cat.rules,
         cat.kinds,
-        streams,
+        Ingest(sources, cat.kinds.day),
         as_of,
         options=plugin_options,
         adjust=cat.adjuster(),

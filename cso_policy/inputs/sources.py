@@ -42,3 +42,12 @@ class RecordSource:
     read: Callable[[Path | None, dict], Iterator[RawRecord]]
     suffixes: tuple[str, ...] = ()
     description: str = ""
+
+
+@define(frozen=True)
+class LeftOut:
+    """What a source yields in place of a record it leaves out on purpose (a cancelled
+    incident, spam, a merged ticket): ``reason`` is counted in the summary's accounting of that
+    input, so nothing read is lost without being said."""
+
+    reason: str

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from attrs import frozen
 
 from ...core.context import EPSILON, Audit, ContractView, Pool
-from ...core.model import Impact, Level, Record, Violation
+from ...core.model import Impact, Level, Overage, Record, Violation
 from ...core.rule import fails, passes, rule
-from .explain import explain_hours
-from .ledger import billing, pool_ledger
+from .explain import explain_amount, explain_currency, explain_duplicate, explain_hours, explain_rate
+from .ledger import billing, charges, pool_ledger
 from .records import Expense, InvoiceLine
 from .rules import _delivery, _h, _pool_name, _quarters, _work
 from .terms import ADDITIONAL_COST, LIMITED, UNLIMITED, entitlement_terms
@@ -197,7 +199,7 @@ def overage_overbilled(audit: Audit):
 
 @rule(
     "billing.overage_without_agreement",
-    "Overage without a rate agreed in writing, or billed at another rate",
+    "Overage due or billed without a rate agreed in writing",
     "Section 1",
     Level.ERROR,
     finish=True,
@@ -211,49 +213,283 @@ def overage_overbilled(audit: Audit):
         fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7), flags=["i1"],
               contract={"overage": {"rate": 240.0, "currency": "USD"}},
               note="Section 1: a rate with no agreement reference is not agreed in writing; 7 h billed on i1"),
-        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7, rate=250.0), flags=["i1"],
-              note="Section 1: agreed USD 240/h (SOW-1), 7 h billed at USD 250/h: 7 x 10 = USD 70 too much"),
-        fails(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7, currency="EUR"), flags=["i1"],
-              note="Section 1: agreed USD 240/h (SOW-1), 7 h billed at EUR 240/h: another currency"),
         passes(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7),
                note="Section 1: 7 h billed at the agreed USD 240/h (SOW-1)"),
+        passes(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7, rate=250.0),
+               note="agreed USD 240/h in SOW-1, 7 h billed at USD 250/h: there is a written agreement; "
+                    "the other rate is billing.rate_mismatch, not this rule"),
+        passes(*_Q1_120, _invoice("i1", OVERAGE_ITEM, 7, currency="EUR"),
+               note="agreed USD 240/h in SOW-1, 7 h billed in EUR: billing.currency_mismatch, not this rule"),
     ],
 )
 def overage_without_agreement(audit: Audit):
     """Overage may be charged only 'at LivePerson's then-current rate as mutually agreed by the
-    parties in writing': overage due or billed with no agreed rate in the contract, or an
-    overage line whose rate or currency is not the agreed one."""
+    parties in writing': overage due or billed while the contract records no overage rate agreed
+    in writing (rate, currency and agreement). Names the first overage line of the period, or the
+    work record that crossed the cap; impact in hours (there is no rate to price them). A line at
+    another rate or currency than the agreed one is billing.rate_mismatch or
+    billing.currency_mismatch."""
     for view in audit.contracts.values():
-        overage = view.contract.overage
-        if _needs_agreement(view):
-            for p in overage_periods(view):
-                record = p.lines[0] if p.lines else p.crossing
-                hours = max(p.due, p.billed)
-                yield Violation(
-                    record=record,
-                    message=(
-                        f"{_pool_name(p.pool)}: {_h(hours)} overage hours in {p.label} but the contract "
-                        "records no overage rate agreed in writing (rate, currency, agreement)"
-                    ),
-                    impact=Impact(hours=hours),
-                    period=p.label,
-                    contract=view.id,
-                )
+        if not _needs_agreement(view):
             continue
-        for line in billing(view).invoice_lines:
-            if line.item != OVERAGE_ITEM:
+        for p in overage_periods(view):
+            record = p.lines[0] if p.lines else p.crossing
+            hours = max(p.due, p.billed)
+            yield Violation(
+                record=record,
+                message=(
+                    f"{_pool_name(p.pool)}: {_h(hours)} overage hours in {p.label} but the contract "
+                    "records no overage rate agreed in writing (rate, currency, agreement)"
+                ),
+                impact=Impact(hours=hours),
+                period=p.label,
+                contract=view.id,
+            )
+
+
+# ---- invoice lines checked as invoices: arithmetic, currency, rate, one line per charge
+
+CENT_DUST = 1e-6  # in cents: float dust of quantity x rate (3 x 0.35 = 1.0499999999999998), far below a cent
+
+
+def _cents(value: float) -> float:
+    """*value* in whole cents, half a cent rounded away from zero (5.505 -> 551, also when the float is 5.50499...)."""
+    return math.copysign(math.floor(abs(value) * 100 + 0.5 + CENT_DUST), value)
+
+
+def amount_differs(amount: float, quantity: float, rate: float) -> bool:
+    """The amount, rounded to the cent, is not quantity x rate rounded to the cent. A product of exactly
+    half a cent may be rounded either way (half up or half to even): 0.5 x 1.25 = 0.625 is 0.62 or 0.63."""
+    return abs(_cents(amount) - quantity * rate * 100) > 0.5 + CENT_DUST
+
+
+def _same_currency(a: str, b: str) -> bool:
+    return a.strip().upper() == b.strip().upper()
+
+
+def _money(currency: str, amount: float) -> str:
+    return f"{currency} {amount:,.2f}"
+
+
+def agreed_rate(view: ContractView) -> Overage | None:
+    """The overage rate agreed in writing, or None: none recorded, or (when the policy requires a
+    written rate) one without an agreement reference, which billing.overage_without_agreement reports."""
+    overage = view.contract.overage
+    if overage is None or overage.rate is None or not overage.currency or _needs_agreement(view):
+        return None
+    return overage
+
+
+def _line(id: str, item: str, quantity: float, rate: float, amount: float, period: str = "2026-Q1", **extra) -> dict:
+    return {**_invoice(id, item, quantity, rate, period, **extra), "amount": amount}
+
+
+@rule(
+    "billing.amount_mismatch",
+    "An invoice line whose amount is not quantity x rate, to the cent",
+    "invoice arithmetic",
+    Level.ERROR,
+    kinds=("invoice_line",),
+    explain=explain_amount,
+    examples=[
+        fails(_line("i1", OVERAGE_ITEM, 5.5, 240.0, 1320.01), flags=["i1"],
+              note="5.5 h x USD 240.00 = USD 1,320.00; the line says USD 1,320.01: USD 0.01 more"),
+        passes(_line("i1", OVERAGE_ITEM, 5.5, 240.0, 1320.0), note="5.5 x USD 240.00 = USD 1,320.00, as on the line"),
+        passes(_line("i1", OVERAGE_ITEM, 5.5, 240.0, 1320.004),
+               note="USD 1,320.004 is USD 1,320.00 to the cent = 5.5 x 240"),
+        passes(_line("i1", OVERAGE_ITEM, 1.5, 240.33, 360.5),
+               note="1.5 x USD 240.33 = USD 360.495: half a cent, rounded up to USD 360.50 (360.49 would pass too)"),
+        fails(_expense("e1", "2026-03-02", "2026-02-20T10:00:00-05:00"),
+              _line("i1", "expense", 1, 812.4, 821.4, ref="e1"), flags=["i1"],
+              note="1 x USD 812.40 = USD 812.40; the line says USD 821.40 (digits swapped): USD 9.00 more"),
+        fails(_line("i1", OVERAGE_ITEM, 7, 240.0, 1600.0), flags=["i1"],
+              note="7 h x USD 240.00 = USD 1,680.00; the line says USD 1,600.00: USD 80.00 less"),
+    ],
+)
+def amount_mismatch(record: InvoiceLine, view: ContractView, pool: Pool | None, audit: Audit):
+    """Any invoice line whose amount, rounded to the cent, is not quantity x rate rounded to the
+    cent (a product of exactly half a cent may be rounded either way). Impact: amount - quantity x
+    rate, in the line's currency."""
+    expected = record.quantity * record.rate
+    if not amount_differs(record.amount, record.quantity, record.rate):
+        return None
+    diff = record.amount - expected
+    return (
+        Violation(
+            record=record,
+            message=(
+                f"amount {_money(record.currency, record.amount)} is not {record.quantity:g} x "
+                f"{_money(record.currency, record.rate)} = {_money(record.currency, expected)}: "
+                f"{_money(record.currency, abs(diff))} {'more' if diff > 0 else 'less'}"
+            ),
+            impact=Impact(amount=diff, currency=record.currency),
+            period=record.period,
+        ),
+    )
+
+
+@rule(
+    "billing.currency_mismatch",
+    "An expense or overage line in another currency than the expense or the agreed overage rate",
+    "Section 1",
+    Level.ERROR,
+    finish=True,
+    explain=explain_currency,
+    examples=[
+        fails(_expense("e1", "2026-03-02", "2026-02-20T10:00:00-05:00"),
+              _invoice("i1", "expense", 1, 812.4, ref="e1", currency="EUR"), flags=["i1"],
+              note="expense e1 was incurred in USD (812.40); line i1 bills it as EUR 812.40"),
+        passes(_expense("e1", "2026-03-02", "2026-02-20T10:00:00-05:00"),
+               _invoice("i1", "expense", 1, 812.4, ref="e1"),
+               note="expense e1 USD 812.40 billed as 1 x USD 812.40"),
+        fails(_invoice("i1", OVERAGE_ITEM, 7, currency="EUR"), flags=["i1"],
+              note="Section 1: overage agreed at USD 240/h (SOW-1); 7 h billed as EUR 1,680.00"),
+        passes(_invoice("i1", OVERAGE_ITEM, 7),
+               note="Section 1: 7 h x USD 240 = USD 1,680.00, the agreed currency"),
+        passes(_invoice("i1", OVERAGE_ITEM, 7, currency="EUR"), contract={"overage": None},
+               note="no overage rate agreed in writing, so no agreed currency: billing.overage_without_agreement's"),
+    ],
+)
+def currency_mismatch(audit: Audit):
+    """An expense line (ref = an expense) in another currency than that expense, or an
+    overage_hours line in another currency than the overage rate agreed in writing. Impact: the
+    line's amount, in its currency (nothing is converted). A ref that names no expense is
+    input.unknown_reference; without an agreed rate, billing.overage_without_agreement."""
+    for view in audit.contracts.values():
+        ledger = billing(view)
+        agreed = agreed_rate(view)
+        for line in ledger.invoice_lines:
+            if line.item == "expense" and line.ref is not None:
+                expected = ledger.expense_currency.get(line.ref)
+                if expected is None or _same_currency(line.currency, expected):
+                    continue
+                why = f"expense {line.ref} was incurred in {expected}"
+            elif line.item == OVERAGE_ITEM and agreed is not None:
+                if _same_currency(line.currency, agreed.currency):
+                    continue
+                expected = agreed.currency
+                why = f"the overage rate agreed in {agreed.agreement} is {_money(agreed.currency, agreed.rate)}/h"
+            else:
                 continue
-            if abs(line.rate - overage.rate) > EPSILON or line.currency != overage.currency:
+            yield Violation(
+                record=line,
+                message=f"{line.item} line billed in {line.currency} ({_money(line.currency, line.amount)}), but {why}",
+                impact=Impact(amount=line.amount, currency=line.currency),
+                period=line.period,
+            )
+
+
+_VISIT = _delivery("d1", "2026-03-10", _ON_SITE, international=True)
+_APPROVED = "2026-02-20T10:00:00-05:00"
+
+
+@rule(
+    "billing.duplicate_charge",
+    "One expense, delivery or surcharge billed by more than one invoice line",
+    "invoice integrity",
+    Level.ERROR,
+    finish=True,
+    explain=explain_duplicate,
+    examples=[
+        fails(_expense("e1", "2026-03-02", _APPROVED), _invoice("i1", "expense", 1, 812.4, ref="e1"),
+              _invoice("i2", "expense", 1, 812.4, ref="e1"), flags=["i2"],
+              note="expense e1 USD 812.40 on i1 and again on i2 (both 2026-Q1; i1 first by id): USD 812.40 twice"),
+        fails(_expense("e1", "2026-03-02", _APPROVED), _invoice("i1", "expense", 1, 812.4, ref="e1", period="2026-Q2"),
+              _invoice("i2", "expense", 1, 812.4, ref="e1"), flags=["i1"],
+              note="ordered by period, then id: i2 (2026-Q1) bills e1 first, i1 (2026-Q2) again"),
+        passes(_VISIT, _invoice("i1", "additional_service", 1, 3000.0, ref="d1"),
+               _invoice("i2", "surcharge", 1, 1500.0, ref="d1"),
+               note="Table 3: Premier visit abroad: one line bills the visit (USD 3,000), one the surcharge (USD 1,500)"),
+        fails(_VISIT, _invoice("i1", "additional_service", 1, 3000.0, ref="d1"),
+              _invoice("i2", "deliverable", 1, 3000.0, ref="d1"), flags=["i2"],
+              note="an additional_service and a deliverable line both bill delivery d1 itself: USD 3,000 twice"),
+        fails(_VISIT, _invoice("i1", "additional_service", 1, 3000.0, ref="d1"),
+              _invoice("i2", "surcharge", 1, 1500.0, ref="d1"), _invoice("i3", "surcharge", 1, 1500.0, ref="d1"),
+              flags=["i3"], note="Table 3: one surcharge per visit abroad; i3 is a second one (USD 1,500)"),
+        fails(_expense("e1", "2026-03-02", _APPROVED), *(_invoice(f"i{n}", "expense", 1, 812.4, ref="e1")
+                                                         for n in (1, 2, 3)), flags=["i2", "i3"],
+              note="e1 on three lines: i2 and i3 after the first, USD 812.40 each"),
+        passes(_invoice("i1", OVERAGE_ITEM, 4), _invoice("i2", OVERAGE_ITEM, 3),
+               note="two overage_hours lines for 2026-Q1 (4 h + 3 h): the overage rules compare their sum, 7 h, "
+                    "with the hours due; not a duplicate"),
+        passes(_expense("e1", "2026-03-02", _APPROVED), _expense("e2", "2026-03-03", _APPROVED),
+               _invoice("i1", "expense", 1, 812.4, ref="e1"), _invoice("i2", "expense", 1, 812.4, ref="e2"),
+               note="two expenses of USD 812.40, one line each"),
+    ],
+)
+def duplicate_charge(audit: Audit):
+    """Lines that bill the same thing: the same ref and the same charge (an expense line; a
+    deliverable or additional_service line, which both bill the delivery itself; a surcharge
+    line, one of which a delivery may have besides the line billing the visit). Ordered by
+    period, then id, each line after the first is a finding; impact its amount. overage_hours
+    lines are not compared here: billing.overage_overbilled compares their sum per pool and
+    period with the hours due. A ref that names nothing is input.unknown_reference."""
+    for view in audit.contracts.values():
+        for (ref, charge), lines in charges(view).items():
+            first = lines[0]
+            what = {"expense": f"expense {ref}", "delivery": f"delivery {ref}",
+                    "surcharge": f"the surcharge of delivery {ref}"}[charge]
+            for line in lines[1:]:
                 yield Violation(
                     record=line,
                     message=(
-                        f"overage billed at {line.currency} {line.rate:,.2f}/h; agreed rate is "
-                        f"{overage.currency} {overage.rate:,.2f}/h ({overage.agreement})"
+                        f"{what} is already billed on {first.id} ({first.period}, {_money(first.currency, first.amount)}); "
+                        f"{line.id} ({line.item}) bills it again"
                     ),
-                    impact=Impact(hours=line.quantity, amount=line.quantity * (line.rate - overage.rate),
-                                  currency=line.currency),
+                    impact=Impact(amount=line.amount, currency=line.currency),
                     period=line.period,
                 )
+
+
+@rule(
+    "billing.rate_mismatch",
+    "Overage hours billed at another rate than the one agreed in writing",
+    "Section 1",
+    Level.ERROR,
+    kinds=("invoice_line",),
+    explain=explain_rate,
+    examples=[
+        fails(_invoice("i1", OVERAGE_ITEM, 7, rate=250.0), flags=["i1"],
+              note="Section 1: agreed USD 240/h (SOW-1), 7 h billed at USD 250/h: 7 x (250 - 240) = USD 70.00 too much"),
+        fails(_invoice("i1", OVERAGE_ITEM, 7, rate=230.0), flags=["i1"],
+              note="Section 1: agreed USD 240/h, 7 h billed at USD 230/h: 7 x (230 - 240) = USD -70.00"),
+        passes(_invoice("i1", OVERAGE_ITEM, 7), note="Section 1: 7 h at the agreed USD 240/h (SOW-1)"),
+        passes(_invoice("i1", OVERAGE_ITEM, 7, rate=240.001),
+               note="USD 240.001/h is USD 240.00 to the cent, the agreed rate"),
+        passes(_invoice("i1", OVERAGE_ITEM, 7, rate=250.0, currency="EUR"),
+               note="EUR 250/h is not comparable with USD 240/h: billing.currency_mismatch's"),
+        passes(_invoice("i1", OVERAGE_ITEM, 7, rate=250.0), contract={"overage": None},
+               note="no overage rate agreed in writing: billing.overage_without_agreement's"),
+        passes(_invoice("i1", "additional_service", 1, rate=3000.0, ref="d1"),
+               _delivery("d1", "2026-03-10", _ON_SITE),
+               note="only overage_hours lines have an agreed rate (Section 1); USD 3,000 for d1 is not compared"),
+    ],
+)
+def rate_mismatch(record: InvoiceLine, view: ContractView, pool: Pool | None, audit: Audit):
+    """An overage_hours line in the agreed currency whose rate, to the cent, is not the rate agreed
+    in writing (Section 1). Impact: quantity x (rate - agreed rate), in the agreed currency
+    (negative when billed below it). Another currency is billing.currency_mismatch; no agreed rate,
+    billing.overage_without_agreement."""
+    if record.item != OVERAGE_ITEM:
+        return None
+    agreed = agreed_rate(view)
+    if agreed is None or not _same_currency(record.currency, agreed.currency):
+        return None
+    if _cents(record.rate) == _cents(agreed.rate):
+        return None
+    diff = record.quantity * (record.rate - agreed.rate)
+    return (
+        Violation(
+            record=record,
+            message=(
+                f"{record.quantity:g} overage hours billed at {_money(record.currency, record.rate)}/h; the rate "
+                f"agreed in {agreed.agreement} is {_money(agreed.currency, agreed.rate)}/h: "
+                f"{record.quantity:g} x ({record.rate:,.2f} - {agreed.rate:,.2f}) = {_money(agreed.currency, diff)}"
+            ),
+            impact=Impact(amount=diff, currency=agreed.currency),
+            period=record.period,
+        ),
+    )
 
 
 def _billed_refs(view: ContractView) -> dict[str, set[str]]:
@@ -427,6 +663,10 @@ RULES = (
     overage_unbilled,
     overage_overbilled,
     overage_without_agreement,
+    amount_mismatch,
+    currency_mismatch,
+    duplicate_charge,
+    rate_mismatch,
     additional_cost_unbilled,
     included_item_billed,
     expense_unapproved,
@@ -447,6 +687,6 @@ def unknown_refs(view: ContractView):
         if line.ref is None:
             yield Violation(record=line, message=f"a {line.item} line needs a ref to the {wanted} it bills")
             continue
-        known = ledger.expense_ids if wanted == "expense" else ledger.delivery_status
+        known = ledger.expense_currency if wanted == "expense" else ledger.delivery_status
         if line.ref not in known:
             yield Violation(record=line, message=f"ref {line.ref!r} names no {wanted} of contract {view.id}")

@@ -4,7 +4,8 @@ to match invoice lines for each contract (:class:`BillingLedger`).
 
 The evaluator calls the ``observe_*`` functions once per record, before any rule sees it;
 rules only read. Memory grows with contracts x periods (plus the ids of the deliveries and
-expenses that invoice lines may refer to), not with work records.
+expenses that invoice lines may refer to, each expense's currency, and the invoice lines
+themselves), not with work records.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class BillingLedger:
 
     invoice_lines: list[InvoiceLine] = field(factory=list)
     delivery_status: dict[str, str] = field(factory=dict)  # delivery id -> its cell's status
-    expense_ids: set[str] = field(factory=set)
+    expense_currency: dict[str, str] = field(factory=dict)  # expense id -> its currency (invoice lines' refs)
     needs_invoice: list[tuple[Delivery, str]] = field(factory=list)  # (delivery, "additional_cost" | "surcharge")
     over_frequency: set[str] = field(factory=set)  # deliveries beyond their frequency
     cache: dict = field(factory=dict)  # what billing rules derive once per audit
@@ -58,6 +59,33 @@ def billing(view: ContractView) -> BillingLedger:
     found = view.state.get(MODULE)
     if found is None:
         found = view.state[MODULE] = BillingLedger()
+    return found
+
+
+# What an invoice line with a ref bills: lines of the same charge for the same ref bill one thing.
+# A deliverable and an additional_service line both bill the delivery itself; a surcharge line bills
+# the delivery's (international travel) surcharge, which a delivery may carry once besides the visit.
+CHARGE = {"expense": "expense", "deliverable": "delivery", "additional_service": "delivery", "surcharge": "surcharge"}
+
+
+def charges(view: ContractView) -> dict[tuple[str, str], list[InvoiceLine]]:
+    """(ref, charge) -> the invoice lines billing it, ordered by period (its first day, then its
+    last) and then id. Only refs that name an expense or delivery of the contract: a ref that
+    names nothing is input.unknown_reference. overage_hours lines have no ref and are compared
+    per pool and period by the overage rules instead. Derived once per audit from the ledger."""
+    ledger = billing(view)
+    found = ledger.cache.get("charges")
+    if found is None:
+        found = ledger.cache["charges"] = {}
+        for line in ledger.invoice_lines:
+            charge = CHARGE.get(line.item)
+            if charge is None or line.ref is None:
+                continue
+            known = ledger.expense_currency if charge == "expense" else ledger.delivery_status
+            if line.ref in known:
+                found.setdefault((line.ref, charge), []).append(line)
+        for lines in found.values():
+            lines.sort(key=lambda line: (view.calendar.bounds(*view.calendar.parse_label(line.period)), line.id))
     return found
 
 
@@ -134,7 +162,7 @@ def observe_delivery(delivery: Delivery, view: ContractView, pool: Pool) -> None
 
 
 def observe_expense(expense: Expense, view: ContractView, pool: Pool | None) -> None:
-    billing(view).expense_ids.add(expense.id)
+    billing(view).expense_currency[expense.id] = expense.currency
 
 
 def observe_invoice_line(line: InvoiceLine, view: ContractView, pool: Pool | None) -> None:

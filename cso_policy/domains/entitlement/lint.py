@@ -1,6 +1,7 @@
 """Lint checks of the entitlement domain: a contract's packages and overage, and the
 entitlement module of a policy version (every table covers every tier, known frequency words
-and period units, Section 1 caps that agree)."""
+and period units, a reading for every blank cell (I-9), overrun levels of known tables (I-7),
+Section 1 caps that agree)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ...core.model import Contract, Level
 from ...lint.catalogue import POLICY_FORMAT, LintProblem, LintProblems, LintRule, suggest
 from ...lint.files import structured
 from ...policy.registry import Policy
-from .terms import OVERAGE_FORMULAS, PERIOD_ANCHORS, EntitlementTerms, entitlement_terms
+from .terms import BLANK, OVERAGE_FORMULAS, PERIOD_ANCHORS, EntitlementTerms, blank_cell_problems, entitlement_terms
 
 LINT_RULES = (
     LintRule(id="contract.unknown_tier", level=Level.ERROR, title="A package tier the policy does not know", clause="Section 1"),
@@ -82,7 +83,20 @@ def lint_module(tables: dict, tiers: list[str]) -> list[LintProblem]:
     for name, item in terms.items.items():
         cover(item.cells, f"$.items.{name}.cells")
         for word in item.cells.values():
-            known_word(word, f"$.items.{name}.cells")
+            if word != BLANK:  # a blank cell is read through [blank_cells] (I-9), checked below
+                known_word(word, f"$.items.{name}.cells")
+    for path, message in blank_cell_problems(terms):
+        add("policy.unknown_term", f"{path}: {message}", path)
+    if terms.blank_cells is not None:
+        for name, cells in terms.blank_cells.cells.items():
+            for word in cells.values():
+                known_word(word, f"$.blank_cells.cells.{name}")
+    if terms.frequency_overrun is not None:
+        clauses = {item.clause for item in terms.items.values()}
+        for clause in terms.frequency_overrun.level:
+            if clause not in clauses:
+                add("policy.unknown_term", f"frequency_overrun.level names {clause!r}, the clause of no item "
+                    f"(items are in {', '.join(sorted(clauses))})", "$.frequency_overrun.level")
         if item.allowance is not None and item.allowance not in terms.allowances:
             add("policy.unknown_term", f"$.items.{name}.allowance names no allowance: {item.allowance!r}", f"$.items.{name}.allowance")
     for name, channel in terms.channels.items():

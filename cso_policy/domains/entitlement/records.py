@@ -7,7 +7,7 @@ from typing import Literal
 
 from attrs import define
 
-from ...core.model import Record
+from ...core.model import Positive, Record
 
 InvoiceItem = Literal["overage_hours", "additional_service", "expense", "surcharge", "deliverable"]
 
@@ -19,7 +19,7 @@ class Work(Record):
 
     date: date
     lob: str
-    hours: float
+    hours: Positive
     service: str
     expansion: str | None = None
     note: str | None = None
@@ -45,7 +45,7 @@ class Expense(Record):
     """Travel and expenses; ``approved_at`` is the customer's approval (None: not approved)."""
 
     date: date
-    amount: float
+    amount: Positive
     currency: str
     approved_at: datetime | None
     lob: str | None = None
@@ -63,9 +63,9 @@ class InvoiceLine(Record):
     lob: str
     period: str
     item: InvoiceItem
-    quantity: float
-    rate: float
-    amount: float
+    quantity: Positive
+    rate: Positive
+    amount: Positive
     currency: str
     ref: str | None = None
     description: str | None = None

@@ -165,11 +165,26 @@ def not_included(record: Work | Delivery, view: ContractView, pool: Pool, audit:
               note="Table 3: Transcript Analysis 'Quarterly' for Premier: 3 in 2026-Q1 > 1; the 2nd and 3rd are over"),
         passes(_delivery("d1", "2026-03-31", "transcript_analysis"), _delivery("d2", "2026-04-01", "transcript_analysis"),
                note="'Quarterly' (Table 3), quarters from the term start (I-1): one in Q1 (03-31), one in Q2 (04-01)"),
+        fails(*(_delivery(f"d{i}", day, "customer_account_plan") for i, day in
+                enumerate(["2026-01-02", "2026-01-15", "2026-01-31"], 1)), flags=["d3"],
+              contract={"policy": "liveperson-cso@1.1"},
+              note="liveperson-cso@1.1, I-7: the third 'Twice Monthly' account plan in a month is still a finding, "
+                   "at level warning: Table 2 is planned 'in accordance with Customer’s needs and mutual planning'"),
+        fails(_delivery("d1", "2026-01-10", "target_analysis_reports"), _delivery("d2", "2026-02-10", "target_analysis_reports"),
+              _delivery("d3", "2026-03-10", "target_analysis_reports"), flags=["d3"],
+              contract={"tier": "fundamentals", "policy": "liveperson-cso@1.1"},
+              note="I-8: 'Twice Yearly' (Table 2, Fundamentals) allows 2 per contract year, in any half: d3 is the 3rd"),
+        passes(_delivery("d1", "2026-06-30", "on_site_operations_monitoring"),
+               _delivery("d2", "2026-07-01", "on_site_operations_monitoring"),
+               contract={"tier": "expert", "policy": "liveperson-cso@1.1"},
+               note="I-8: 'Semi-Annually' (Table 3, Expert) allows 1 per contract half-year: one in H1 (06-30), one in H2 (07-01)"),
     ],
 )
 def frequency(record: Delivery, view: ContractView, pool: Pool, audit: Audit):
     """Deliveries per pool, deliverable and period (week, month, quarter, half-year, year from
-    the term start, I-1) against the tier's frequency word; each delivery beyond it is a finding."""
+    the term start, I-1) against the tier's frequency word (I-8); each delivery beyond it is a
+    finding, at the level the policy's [frequency_overrun] gives the item's table (I-7: Table 2
+    a warning, Table 3 an error; the rule's level when the policy gives none)."""
     if record.id not in billing(view).over_frequency:
         return None
     found = cell(pool, record.deliverable)
@@ -177,7 +192,8 @@ def frequency(record: Delivery, view: ContractView, pool: Pool, audit: Audit):
     first, last = view.calendar.bounds(found.period, index)
     label = view.calendar.label(found.period, index)
     count = pool_ledger(pool).deliveries[(record.deliverable, found.period, index)]
-    terms = entitlement_terms(view.policy).items[record.deliverable]
+    policy = entitlement_terms(view.policy)
+    terms = policy.items[record.deliverable]
     return (
         Violation(
             record=record,
@@ -187,6 +203,7 @@ def frequency(record: Delivery, view: ContractView, pool: Pool, audit: Audit):
             ),
             clause=terms.clause,
             period=label,
+            level=policy.overrun_level(terms.clause),
         ),
     )
 

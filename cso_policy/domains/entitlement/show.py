@@ -8,7 +8,9 @@ from datetime import datetime
 from ...core.context import Pool
 from ...core.sections import EntitlementSection
 from .ledger import allowance_cap, cell, pool_ledger
-from .terms import LIMITED, NOT_INCLUDED, entitlement_terms
+from .terms import BLANK, LIMITED, NOT_INCLUDED, entitlement_terms
+
+PERIOD_NAMES = {"half": "half-year"}
 
 
 def _left(cap: float, used: float) -> float:
@@ -47,6 +49,8 @@ def sections(pool: Pool, moment: datetime) -> list[EntitlementSection]:
     for item_id, item in terms.items.items():
         found = cell(pool, item_id)
         row = {"id": item_id, "name": item.name, "clause": item.clause, "terms": found.word, "status": found.status}
+        if found.blank:
+            row["blank"] = True  # the terms leave the cell blank; "terms" is its reading (I-9)
         if found.status == LIMITED:
             index = periods.index(found.period)
             used = ledger.deliveries.get((item_id, found.period, index), 0)
@@ -71,7 +75,8 @@ def _items_text(items: list[dict]) -> list[str]:
         if item["status"] == NOT_INCLUDED:
             continue
         usage = f"  {item['period']}: used {item['used']} of {item['max']}, left {item['left']}" if "max" in item else ""
-        lines.append(f"    {item['id']:<36} {item['terms']:<20}{usage}")
+        word = f"{item['terms']} (blank)" if item.get("blank") else item["terms"]
+        lines.append(f"    {item['id']:<36} {word:<20}{usage}")
     excluded = [i["id"] for i in items if i["status"] == NOT_INCLUDED]
     if excluded:
         lines.append(f"  not included: {', '.join(excluded)}")
@@ -84,20 +89,89 @@ def _channels_text(channels: dict[str, bool]) -> list[str]:
     return [f"  support channels: {', '.join(yes)}{'; not included: ' + ', '.join(no) if no else ''}"]
 
 
+def _word_meaning(meaning) -> str:
+    if not meaning.included:
+        return "not included"
+    if meaning.additional_cost:
+        return "available, billed separately (additional cost)"
+    if meaning.unlimited:
+        return "included, no count limit"
+    return f"at most {meaning.max} per contract {PERIOD_NAMES.get(meaning.period, meaning.period)}"
+
+
+def _cell_text(terms, item_id: str, tier: str) -> str:
+    word = terms.items[item_id].cells.get(tier, "–")
+    if word != BLANK:
+        return word
+    return f"(blank: {terms.blank_reading(item_id, tier) or '?'})"
+
+
 def policy_lines(terms, policy) -> list[str]:
-    """What ``cso-policy policies show`` prints of the entitlement module."""
+    """What ``cso-policy policies show`` prints of the entitlement module: Section 1 hours,
+    overage and T&E, the frequency words (I-8) and the level of an overrun (I-7), every item of
+    Tables 2-5 and 10 per tier with the blank cells' readings (I-9), the allowances, the support
+    channels and Table 6 support with the conditions of their cells."""
     tiers = terms.tiers
+    header = ", ".join(tiers)
     out = ["", "Section 1 hours"]
     for tier in tiers:
         out.append(f"  {tier:<13} {terms.hours.per_quarter[tier]:>6g} h/quarter  {terms.hours.per_year[tier]:>6g} h/year")
-    out += ["", "Deliverables and services (" + ", ".join(tiers) + ")"]
+    out.append(f"  overage: {terms.overage.formula}"
+               f"{', at a rate agreed in writing' if terms.overage.requires_written_rate else ''}"
+               f"; T&E {'needs the customer’s advance approval' if terms.expenses.requires_advance_approval else 'billed as incurred'}")
+    out.append("  work on an item 'At Additional Costs' "
+               + ("counts toward these hours" if terms.hours.count_additional_cost
+                  else "is billed separately and does not use these hours")
+               + f" ({_param(policy, 'entitlement.hours.count_additional_cost')})")
+    out += ["", f"Frequency words ({_param(policy, 'entitlement.frequencies')}; contract periods from the "
+                f"{terms.periods.anchor.replace('_', ' ')}, {_param(policy, 'entitlement.periods.anchor')})"]
+    for word, meaning in terms.frequencies.items():
+        out.append(f"  {word!r:<22} {_word_meaning(meaning)}")
+    if terms.frequency_overrun is None:
+        out += ["", "A delivery beyond its frequency",
+                "  every table: the level of the rule entitlement.frequency (this version has no frequency_overrun)"]
+    else:
+        out += ["", f"A delivery beyond its frequency ({_param(policy, 'entitlement.frequency_overrun.level')})"]
+        for clause, level in terms.frequency_overrun.level.items():
+            out.append(f"  {clause:<9} {level}")
+    out += ["", "Deliverables and services (" + header + ")"]
     for item_id, item in terms.items.items():
-        out.append(f"  {item_id:<38} {item.clause:<9} " + " | ".join(item.cells.get(t, "–") for t in tiers))
+        extra = "  [international travel: additional surcharge]" if item.international_surcharge else ""
+        out.append(f"  {item_id:<38} {item.clause:<9} " + " | ".join(_cell_text(terms, item_id, t) for t in tiers) + extra)
+    if terms.blank_cells is not None:
+        blanks = terms.blank_cells
+        out += ["", f"Blank cells of {blanks.clause} and how each is read ({_param(policy, 'entitlement.blank_cells')})"]
+        for item_id, cells in blanks.cells.items():
+            for word, group in _group(cells).items():
+                out.append(f"  {item_id:<38} {', '.join(group)}: read as {word!r}")
+        out.append(f"  why: {blanks.reading}")
     out += ["", "Allowances (hours per contract year)"]
     for name, allowance in terms.allowances.items():
         out.append(f"  {name:<38} {allowance.clause:<9} "
-                   + " | ".join(f"{allowance.hours[t]:g}" if t in allowance.hours else "–" for t in tiers))
-    out += ["", "Support channels"]
+                   + " | ".join(f"{allowance.hours[t]:g}" if t in allowance.hours else "–" for t in tiers)
+                   + f"  [{allowance.scope}]")
+    out += ["", "Support channels (" + header + ")"]
     for name, channel in terms.channels.items():
-        out.append(f"  {name:<38} {channel.clause:<9} " + " | ".join(channel.cells.get(t, "–") for t in tiers))
+        condition = f"  ({channel.condition})" if channel.condition else ""
+        out.append(f"  {name:<38} {channel.clause:<9} " + " | ".join(channel.cells.get(t, "–") for t in tiers) + condition)
+    support = terms.support
+    out += ["", f"Support ({support.clause}; " + header + ")"]
+    for name, cells in (("business_critical_24x7", support.business_critical_24x7), ("enhanced_sla", support.enhanced_sla)):
+        condition = f"  ({support.conditions[name]})" if name in support.conditions else ""
+        out.append(f"  {name:<38} {support.clause:<9} " + " | ".join(cells.get(t, "–") for t in tiers) + condition)
+    return out
+
+
+def _param(policy, parameter: str) -> str:
+    """A parameter's name with the reading (I-n) the manifest names it in: "blank_cells, I-9"."""
+    ids = [r.id for r in policy.manifest.readings if r.parameter == parameter]
+    name = parameter.partition(".")[2]
+    return ", ".join([name, *ids])
+
+
+def _group(cells: dict[str, str]) -> dict[str, list[str]]:
+    """tier -> word, as word -> [tiers] in the order given."""
+    out: dict[str, list[str]] = {}
+    for tier, word in cells.items():
+        out.setdefault(word, []).append(tier)
     return out

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from attrs import define
 
-from ...core.model import PackKind, Record
+from ...core.model import PackKind, Positive, Record
 
 
 @define(kw_only=True)
@@ -17,7 +17,7 @@ class ExpansionScope(Record):
     package: str
     pack: PackKind
     use: str
-    hours: float
+    hours: Positive
     approved_at: datetime
     description: str | None = None
 

@@ -1,6 +1,6 @@
 """The expansion module of a policy (``expansion.toml``): Section 9 and Table 9, the packs,
 each tier's included deployments, hours per deployment or per pack (I-6), the allowed and
-disallowed uses, renewal-only purchases and no carry-forward."""
+disallowed uses, renewal-only purchases (I-10) and no carry-forward."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class PackTerms:
 class TierPacks:
     deployments: int
     pack: PackKind | None = None
+    cell: str | None = None  # the terms' own Table 9 cell, for `policies show`
 
 
 @frozen(kw_only=True)

@@ -94,4 +94,43 @@ def unknown_reference(audit: Audit):
         yield from unknown_refs(view)
 
 
-RULES = (invalid_record, unknown_reference, plugin_error)
+def _work(id: str, hours: float, date: str = "2026-02-02") -> dict:
+    return {"kind": "work", "id": id, "date": date, "lob": "retail", "hours": hours,
+            "service": "general_account_consulting"}
+
+
+duplicate_record = Rule(
+    id="input.duplicate_record",
+    title="A record read again: the same contract, kind, id and content",
+    clause="record format",
+    level=Level.WARNING,
+    description="A record is identified by its contract, kind and id. A later record with the same "
+    "identity and the same content (an overlapping export) is counted once; the finding names "
+    "both places.",
+    examples=(
+        fails(_work("w1", 5), _work("w2", 3), _work("w1", 5), flags=["w1"],
+              note="w1 exported twice with the same content: counted once, 5 h not 10 h"),
+        passes(_work("w1", 5), _work("w2", 5), note="two records, two ids"),
+        passes(_work("w1", 5), {"kind": "delivery", "id": "w1", "date": "2026-02-02", "lob": "retail",
+                                "deliverable": "customer_account_plan"},
+               note="a work record and a delivery may share an id: the kind is part of the identity"),
+    ),
+)
+
+conflicting_record = Rule(
+    id="input.conflicting_record",
+    title="A record with the contract, kind and id of another but other content",
+    clause="record format",
+    level=Level.ERROR,
+    description="The first record read with an identity is counted; a later one with other content "
+    "(a corrected export) is not, and the finding names both places so that someone decides.",
+    examples=(
+        fails(_work("w1", 5), _work("w1", 6), flags=["w1"],
+              note="w1 read with 5 h, then with 6 h: the 5 h are counted, the 6 h record is a conflict"),
+        fails(_work("w1", 5), _work("w1", 5, date="2026-02-03"), flags=["w1"],
+              note="the same id dated another day is other content"),
+        passes(_work("w1", 5), _work("w1", 5), note="the same content is a duplicate, not a conflict"),
+    ),
+)
+
+RULES = (invalid_record, unknown_reference, duplicate_record, conflicting_record, plugin_error)

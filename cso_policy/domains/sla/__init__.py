@@ -19,7 +19,7 @@ def cso_policy_record_kinds():
 
 @hookimpl
 def cso_policy_policy_modules():
-    return [PolicyModule(name=terms.MODULE, load=terms.load, lint=lint.lint_module)]
+    return [PolicyModule(name=terms.MODULE, load=terms.load, lint=lint.lint_module, show=show.policy_lines)]
 
 
 @hookimpl

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ...core.convert import FIXED_OFFSETS, StructureError, structure
 from ...policy.registry import Policy, TermsError
@@ -94,6 +94,7 @@ class SlaFile:
     rca: RcaSpec
     targets: dict[str, dict[Severity, CellSpec]]
     severity_change: SeverityChangeSpec = SeverityChangeSpec()
+    clock_definitions: dict[str, str] = field(factory=dict)  # clock -> its Table 8 footnote
 
 
 # ------------------------------------------------------------ compiled terms
@@ -149,6 +150,10 @@ class SlaTerms:
     weekend: frozenset[int]
     public_holidays: bool
     by_tier: dict[str, TierTargets]  # only tiers with enhanced SLAs
+    day_hours: float = 24  # I-3
+    rca_due: str = "end_of_nth_business_day_after_resolution"  # I-4
+    definitions: dict[str, str] = field(factory=dict)  # severity -> its Table 7 definition
+    clock_definitions: dict[str, str] = field(factory=dict)  # clock -> its Table 8 footnote
 
     def targets(self, tier: str) -> TierTargets | None:
         """The tier's targets, or None when the tier has no enhanced SLA."""
@@ -188,6 +193,9 @@ def compile_terms(raw: dict, tiers: list[str]) -> SlaTerms:
     levels = spec.severity.levels
     if spec.severity.security_incident.severity not in levels:
         raise SlaDataError("$.severity.security_incident.severity", f"expected one of {', '.join(levels)}")
+    unknown = [clock for clock in spec.clock_definitions if clock not in CLOCKS]
+    if unknown:
+        raise SlaDataError("$.clock_definitions", f"unknown clock(s) {', '.join(unknown)} (expected {', '.join(CLOCKS)})")
     return SlaTerms(
         clause=spec.clause,
         severity_clause=spec.severity.clause,
@@ -201,6 +209,10 @@ def compile_terms(raw: dict, tiers: list[str]) -> SlaTerms:
             tier: {sev: _cell(cell, spec.units, f"$.targets.{tier}.{sev}") for sev, cell in cells.items()}
             for tier, cells in spec.targets.items()
         },
+        day_hours=spec.units.day_hours,
+        rca_due=spec.rca.due,
+        definitions={sev: level.definition for sev, level in levels.items()},
+        clock_definitions=dict(spec.clock_definitions),
     )
 
 

@@ -1,0 +1,259 @@
+"""Reading every input into one stream in canonical order, each record once.
+
+Real exports overlap, arrive out of order and fail half-way, so before any rule sees a
+record the ingest:
+
+- reads each input on its own: a source that fails mid-stream loses only its own unread
+  records (:class:`SourceFailure`), every other input is read in full;
+- counts what each input delivered (``read``), for the summary's accounting;
+- identifies each record by contract, kind and id: a later record with the same identity is
+  an exact repeat (:data:`DUPLICATE`) or, with other content, a conflict (:data:`CONFLICTING`);
+  the first one read is the one counted. Identities and contents are compared by 64-bit
+  digests kept in arrays (24 bytes a record), never by keeping the records;
+- orders the records by the day their kind dates them (``dated_by``), then id, then the order
+  read, whatever the order of the files and of the lines in them, so that the record that
+  crosses a cap is the one that crosses it in date order.
+
+Ordering needs every record before the first one is audited. Up to :data:`IN_MEMORY` records
+are sorted in memory; beyond that, each batch is sorted and spilled to a temporary file
+(``orjson``, or ``pickle`` for objects JSON cannot hold) and the sorted files are merged as
+they are read back, so memory stays flat in the number of records.
+"""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
+
+import orjson
+from attrs import define, field, frozen
+
+from ..errors import CsoPolicyError
+from .sources import BadLine, LeftOut, RawRecord
+
+IN_MEMORY = 100_000
+"""Records sorted in memory before a sorted batch is spilled to a temporary file."""
+
+DUPLICATE = "duplicate"
+CONFLICTING = "conflicting"
+
+
+@frozen
+class Repeat:
+    """In place of a record that repeats the identity of one read before it: ``obj`` is the
+    record, ``first`` where the counted one was read (``file:line``), ``how`` DUPLICATE (same
+    content) or CONFLICTING (other content)."""
+
+    obj: dict
+    first: str
+    how: str
+
+
+@frozen
+class SourceFailure:
+    """A source that raised while it was read: what it had delivered, and the error."""
+
+    plugin: str
+    source: str
+    where: str  # the file, or the source's name for a live API
+    delivered: int
+    error: str
+
+    def __str__(self) -> str:
+        return (f"plugin {self.plugin}: record source {self.source} failed reading {self.where} after "
+                f"{self.delivered} record(s): {self.error}; its other records were not read")
+
+
+@frozen
+class Input:
+    """One input to read: the source that reads it, the plugin that added the source, where."""
+
+    source: str
+    plugin: str
+    where: str
+    read: Callable[[], Iterator[RawRecord]]
+
+
+@define
+class InputCount:
+    """What one input delivered and what became of it: ``read`` = ``counted`` + ``duplicate`` +
+    ``conflicting`` + ``invalid`` + ``unresolved`` + ``left_out``."""
+
+    source: str
+    where: str
+    read: int = 0
+    counted: int = 0
+    duplicate: int = 0
+    conflicting: int = 0
+    invalid: int = 0
+    unresolved: int = 0
+    left_out: int = 0
+    left_out_reasons: dict[str, int] = field(factory=dict)
+    failed: str | None = None
+
+    def as_dict(self) -> dict:
+        out = {"source": self.source, "input": self.where, "read": self.read, "counted": self.counted,
+               "duplicate": self.duplicate, "conflicting": self.conflicting, "invalid": self.invalid,
+               "unresolved": self.unresolved, "left_out": self.left_out}
+        if self.left_out_reasons:
+            out["left_out_reasons"] = dict(sorted(self.left_out_reasons.items()))
+        if self.failed is not None:
+            out["failed"] = self.failed
+        return out
+
+
+class SortedSpill:
+    """Items ``(key, value)`` handed back in key order; beyond *limit* in memory, sorted
+    batches go to temporary files that are merged on reading."""
+
+    def __init__(self, limit: int = IN_MEMORY):
+        self.limit = limit
+        self.items: list[tuple] = []
+        self.runs: list = []
+
+    def add(self, key: tuple, value) -> None:
+        self.items.append((key, value))
+        if len(self.items) >= self.limit:
+            self._spill()
+
+    def _spill(self) -> None:
+        self.items.sort(key=itemgetter(0))
+        run = tempfile.TemporaryFile(prefix="cso-policy-sort-")
+        write = run.write
+        for item in self.items:
+            try:
+                data = b"j" + orjson.dumps(item)
+            except TypeError:  # an object JSON cannot hold (a source's own type): keep it as it is
+                data = b"p" + pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+            write(len(data).to_bytes(4, "little") + data)
+        run.seek(0)
+        self.runs.append(run)
+        self.items = []
+
+    @staticmethod
+    def _read(run) -> Iterator[tuple]:
+        read = run.read
+        with run:
+            while head := read(4):
+                data = read(int.from_bytes(head, "little"))
+                if data[:1] == b"j":
+                    key, value = orjson.loads(data[1:])
+                    yield tuple(key), value
+                else:
+                    yield pickle.loads(data[1:])
+
+    def __iter__(self) -> Iterator[tuple]:
+        self.items.sort(key=itemgetter(0))
+        if not self.runs:
+            items, self.items = self.items, []
+            return iter(items)
+        return heapq.merge(*(self._read(run) for run in self.runs), iter(self.items), key=itemgetter(0))
+
+
+def _identity(obj) -> tuple | None:
+    """(contract, kind, id) of a decoded record, or None when it cannot be identified (it is
+    then an input.invalid_record, found by the evaluator)."""
+    if type(obj) is not dict:
+        return None
+    contract, kind, record_id = obj.get("contract"), obj.get("kind"), obj.get("id")
+    if type(contract) is str and type(kind) is str and type(record_id) is str:
+        return contract, kind, record_id
+    return None
+
+
+def _content_digest(obj: dict) -> int:
+    return hash(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=repr))
+
+
+@define
+class Ingest:
+    """Reads *inputs* and hands back their records in canonical order (see the module)."""
+
+    inputs: list[Input]
+    day: Callable[[object], str]  # the day that orders a decoded record ("" when undated)
+    limit: int = IN_MEMORY
+    counts: dict[str, InputCount] = field(factory=dict)  # where -> its accounting
+    failures: list[SourceFailure] = field(factory=list)
+    read_total: int = 0
+
+    def records(self) -> Iterator[tuple[str, int, object, InputCount]]:
+        """``(file, line, obj, count)`` in canonical order: ``obj`` is a :class:`Repeat` for a
+        record whose identity was read before, a :class:`BadLine` or :class:`LeftOut` as the
+        source gave it; ``count`` is the accounting of the input it came from."""
+        ordered = SortedSpill(self.limit)
+        identities, sequence, contents = array("q"), array("q"), array("q")
+        file_ids: dict[str, int] = {}  # where each record was read: a file number and line, in arrays
+        read_file, read_line = array("l"), array("q")
+        counts: list[InputCount] = []
+        seq = 0
+        for item in self.inputs:
+            count = self.counts.setdefault(item.where, InputCount(item.source, item.where))
+            counts.append(count)
+            number = len(counts) - 1
+            stream = None
+            try:
+                stream = item.read()
+                for file, line, obj in stream:
+                    count.read += 1
+                    identity = _identity(obj)
+                    if identity is not None:
+                        identities.append(hash(identity))
+                        sequence.append(seq)
+                        contents.append(_content_digest(obj))
+                    read_file.append(file_ids.setdefault(file, len(file_ids)))
+                    read_line.append(line or 0)
+                    day = self.day(obj) if identity is not None else ""
+                    ordered.add((day, identity[2] if identity is not None else "", seq), (file, line, obj, number))
+                    seq += 1
+            except CsoPolicyError:
+                raise  # the source's options or file are unusable: exit 2 with its one line
+            except Exception as exc:  # a source's bug or a broken connection: this input only
+                count.failed = f"{type(exc).__name__}: {exc}"
+                self.failures.append(SourceFailure(item.plugin, item.source, item.where, count.read, count.failed))
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+        self.read_total = seq
+        repeats = _repeats(identities, sequence, contents)
+        del identities, sequence, contents
+        files = list(file_ids)
+
+        def where(number: int) -> str:
+            line = read_line[number]
+            return f"{files[read_file[number]]}:{line}" if line else files[read_file[number]]
+
+        for (_, _, number), (file, line, obj, source) in ordered:
+            repeat = repeats.get(number)
+            if repeat is not None:
+                first, how = repeat
+                obj = Repeat(obj, where(first), how)
+            yield file, line, obj, counts[source]
+
+
+def _repeats(identities: array, sequence: array, contents: array) -> dict[int, tuple[int, str]]:
+    """read number -> (read number of the first with that identity, DUPLICATE | CONFLICTING),
+    for every record but the first of each identity."""
+    ordered = sorted(identities)  # in C, and smaller than a set of them
+    shared = {a for a, b in zip(ordered, ordered[1:]) if a == b}
+    del ordered
+    if not shared:
+        return {}
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for digest, number, content in zip(identities, sequence, contents):
+        if digest in shared:
+            groups.setdefault(digest, []).append((number, content))
+    out: dict[int, tuple[int, str]] = {}
+    for members in groups.values():
+        (first, content), *later = members  # in the order read
+        for number, other in later:
+            out[number] = (first, DUPLICATE if other == content else CONFLICTING)
+    return out
+
+
+__all__ = ["CONFLICTING", "DUPLICATE", "IN_MEMORY", "Ingest", "Input", "InputCount", "Repeat", "SortedSpill",
+           "SourceFailure", "BadLine", "LeftOut"]
