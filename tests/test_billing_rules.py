@@ -285,7 +285,7 @@ def test_amount_is_quantity_times_rate_to_the_cent(amount, flagged, impact):
         return
     f = only(findings, AMOUNT)
     assert [x.rule for x in findings] == [AMOUNT]
-    assert (f.record, f.period, f.contract, str(f.level), f.clause) == ("i1", "2026-Q1", "C-1", "error", "invoice arithmetic")
+    assert (f.record, f.period, f.contract, str(f.level), f.clause) == ("i1", "2026-Q1", "C-1", "error", "invoice format")
     assert f.impact.as_dict() == {"amount": impact, "currency": "USD"}
     assert f"amount USD {amount:,.2f} is not 5.5 x USD 240.00 = USD 1,320.00" in f.message
 

@@ -335,7 +335,8 @@ def test_policies_show_unknown_version(runner):
 def test_policies_list_includes_extra_policy_folders(runner, tmp_path):
     shutil.copytree(Path(POLICY_ROOT) / "liveperson-cso" / "1.0", tmp_path / "acme-cso" / "2.0")
     result = runner.invoke(main, ["policies", "list", "--policies", str(tmp_path)])
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["acme-cso@2.0", "liveperson-cso@1.0"]
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["acme-cso@2.0", "liveperson-cso@1.0",
+                                                                       "liveperson-cso@1.1"]
 
 
 # ---------------------------------------------------------------- audit: --waivers (SPEC §5)

@@ -150,7 +150,7 @@ def test_explain_amount_mismatch_works_out_quantity_times_rate(runner, make_work
     text = found["billing.amount_mismatch"]
     lines = text.splitlines()
     assert lines[0] == f"billing.amount_mismatch (error): {rule_title(runner, 'billing.amount_mismatch')}"
-    assert "  clause: invoice arithmetic of liveperson-cso@1.0\n" in text
+    assert "  clause: invoice format of liveperson-cso@1.0\n" in text
     assert "    overage rate USD 240.00/h agreed in SOW-114\n" in text
     assert "  finding: i1 at " in text and "records.jsonl:3: amount USD 1,320.01 is not 5.5 x USD 240.00" in text
     # the line itself: period, id, LOB, item, quantity x rate, amount

@@ -123,12 +123,12 @@ def tree(fs, monkeypatch):
 
 @pytest.fixture
 def policies(tree) -> Path:
-    """A writable in-memory copy of the bundled policies/ at /tree/policies, unlocked (without
-    the repository's LOCK) so that tests may edit it; the LOCK tests lock it themselves."""
-    tree.add_real_directory(str(POLICY_ROOT), target_path="/tree/policies", read_only=False)
-    lock = Path("/tree/policies/LOCK")
-    if lock.exists():
-        lock.unlink()
+    """A writable in-memory copy of the bundled policies/ at /tree/policies holding
+    liveperson-cso@1.0 only (later bundled versions are left out: the tests add their own),
+    unlocked (without the repository's LOCK) so that tests may edit it; the LOCK tests lock it
+    themselves."""
+    tree.add_real_directory(str(POLICY_ROOT / VERSION), target_path=f"/tree/policies/{VERSION.as_posix()}",
+                            read_only=False)
     return Path("/tree/policies")
 
 
@@ -414,7 +414,8 @@ def test_inconsistent_caps_is_a_warning_naming_both_caps(policies):
 
 
 def test_lint_policies_folder_of_the_repository(monkeypatch):
-    """`cso-policy lint policies` in the repository: the seed's 113 x 4 vs 455 (and 246 x 4 vs 985)."""
+    """`cso-policy lint policies` in the repository: the seed's 113 x 4 vs 455 (and 246 x 4 vs 985),
+    in each bundled version (1.0 and 1.1 read the same terms)."""
     monkeypatch.chdir(REPO)
     result = CliRunner().invoke(cli.main, ["lint", "policies"])
     assert result.exit_code == 0, result.output
@@ -429,8 +430,9 @@ def test_lint_policies_folder_of_the_repository(monkeypatch):
 
     report = json.loads(CliRunner().invoke(cli.main, ["lint", "policies", "--format", "json"]).output)
     assert report["summary"]["errors"] == 0
-    caps = sorted(f["message"].split(":")[0] for f in report["findings"] if f["rule"] == "policy.inconsistent_caps")
-    assert caps == ["expert", "premier"]
+    caps = sorted((Path(f["file"]).parent.name, f["message"].split(":")[0]) for f in report["findings"]
+                  if f["rule"] == "policy.inconsistent_caps")
+    assert caps == [("1.0", "expert"), ("1.0", "premier"), ("1.1", "expert"), ("1.1", "premier")]
 
 
 # ------------------------------------------------------------------ LOCK

@@ -167,8 +167,11 @@ def test_diff_shows_each_change_of_the_review():
         "[sla] clock_definitions", "[sla] severity.levels", "[sla] severity.security_incident",
         "[expansion] tiers.expert", "[expansion] tiers.foundations", "[expansion] tiers.fundamentals",
         "[expansion] tiers.premier", "[expansion] tiers.strategic", "[expansion] uses.allowed",
-        "[expansion] uses.disallowed",
+        "[expansion] uses.disallowed", "[readings] readings", "[clauses] clauses",
     }
+    # the new readings and the excerpts made verbatim
+    assert [line.split(" = ")[0] for line in table["[readings] readings"]] == ["+ I-7", "+ I-8", "+ I-9", "+ I-10", "+ I-11"]
+    assert any(line.startswith("~ Section 1: ") and "“T&E”" in line for line in table["[clauses] clauses"])
 
 
 # ------------------------------------------------------------------ clause excerpts, verbatim

@@ -9,6 +9,7 @@ own adds a :class:`KindObserver`. Both come from the ``cso_policy_record_kinds``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING
@@ -119,10 +120,15 @@ class KindTable(dict[str, KindEntry]):
         if type(obj) is not dict:
             return ""
         kind = obj.get("kind")
-        entry = self.get(kind) if type(kind) is str else None
-        if entry is None or entry.kind.dated_by is None:
+        field = self.dated_by.get(kind) if type(kind) is str else None
+        if field is None:
             return ""
-        day = obj.get(entry.kind.dated_by)
+        day = obj.get(field)
         if type(day) is str:
             return day[:10]
         return day.isoformat()[:10] if isinstance(day, date) else ""  # a source may yield date objects
+
+    @functools.cached_property
+    def dated_by(self) -> dict:
+        """kind name -> the field that dates it (kinds without one are left out)."""
+        return {name: e.kind.dated_by for name, e in self.items() if e.kind.dated_by is not None}

@@ -8,8 +8,9 @@ record the ingest:
 - counts what each input delivered (``read``), for the summary's accounting;
 - identifies each record by contract, kind and id: a later record with the same identity is
   an exact repeat (:data:`DUPLICATE`) or, with other content, a conflict (:data:`CONFLICTING`);
-  the first one read is the one counted. Identities and contents are compared by 64-bit
-  digests kept in arrays (24 bytes a record), never by keeping the records;
+  the first one read is the one counted. Identities are compared by 64-bit digests kept in
+  arrays (about 32 bytes a record), never by keeping the records; contents only within one
+  day and id, where a repeat with the same content must be;
 - orders the records by the day their kind dates them (``dated_by``), then id, then the order
   read, whatever the order of the files and of the lines in them, so that the record that
   crosses a cap is the one that crosses it in date order.
@@ -22,6 +23,8 @@ they are read back, so memory stays flat in the number of records.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import heapq
 import pickle
 import tempfile
@@ -107,15 +110,16 @@ class InputCount:
 
 
 class SortedSpill:
-    """Items ``(key, value)`` handed back in key order; beyond *limit* in memory, sorted
-    batches go to temporary files that are merged on reading."""
+    """Items ``(key, value)`` handed back in key order, items with equal keys in the order added
+    (the sort and the merge are stable); beyond *limit* in memory, sorted batches go to
+    temporary files that are merged on reading."""
 
     def __init__(self, limit: int = IN_MEMORY):
         self.limit = limit
         self.items: list[tuple] = []
         self.runs: list = []
 
-    def add(self, key: tuple, value) -> None:
+    def add(self, key, value) -> None:
         self.items.append((key, value))
         if len(self.items) >= self.limit:
             self._spill()
@@ -142,7 +146,7 @@ class SortedSpill:
                 data = read(int.from_bytes(head, "little"))
                 if data[:1] == b"j":
                     key, value = orjson.loads(data[1:])
-                    yield tuple(key), value
+                    yield key, value
                 else:
                     yield pickle.loads(data[1:])
 
@@ -152,21 +156,6 @@ class SortedSpill:
             items, self.items = self.items, []
             return iter(items)
         return heapq.merge(*(self._read(run) for run in self.runs), iter(self.items), key=itemgetter(0))
-
-
-def _identity(obj) -> tuple | None:
-    """(contract, kind, id) of a decoded record, or None when it cannot be identified (it is
-    then an input.invalid_record, found by the evaluator)."""
-    if type(obj) is not dict:
-        return None
-    contract, kind, record_id = obj.get("contract"), obj.get("kind"), obj.get("id")
-    if type(contract) is str and type(kind) is str and type(record_id) is str:
-        return contract, kind, record_id
-    return None
-
-
-def _content_digest(obj: dict) -> int:
-    return hash(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=repr))
 
 
 @define
@@ -179,79 +168,110 @@ class Ingest:
     counts: dict[str, InputCount] = field(factory=dict)  # where -> its accounting
     failures: list[SourceFailure] = field(factory=list)
     read_total: int = 0
+    _counts: list[InputCount] = field(factory=list, init=False)  # by input number
 
     def records(self) -> Iterator[tuple[str, int, object, InputCount]]:
         """``(file, line, obj, count)`` in canonical order: ``obj`` is a :class:`Repeat` for a
         record whose identity was read before, a :class:`BadLine` or :class:`LeftOut` as the
         source gave it; ``count`` is the accounting of the input it came from."""
+        with _no_gc():
+            ordered, later, where = self._read_all()
+        firsts = set(later.values())
+        block_key, block = None, {}  # the firsts among the records of one (day, id)
+        for key, (file, line, obj, source, number) in ordered:
+            if key != block_key:
+                block_key, block = key, {}
+            if number in firsts:
+                block[number] = obj
+            first = later.get(number)
+            if first is not None:
+                # the same content has the same day and id, so a first with it is in this block
+                same = first in block and block[first] == obj
+                obj = Repeat(obj, where(first), DUPLICATE if same else CONFLICTING)
+            yield file, line, obj, self._counts[source]
+
+    def _read_all(self):
+        """Read every input: the records in canonical order, the later reads of an identity,
+        and where a read number was read."""
         ordered = SortedSpill(self.limit)
-        identities, sequence, contents = array("q"), array("q"), array("q")
+        identities, sequence = array("q"), array("q")  # per identified record: identity digest, read number
         file_ids: dict[str, int] = {}  # where each record was read: a file number and line, in arrays
         read_file, read_line = array("l"), array("q")
         counts: list[InputCount] = []
+        day = self.day
+        add_identity, add_sequence = identities.append, sequence.append
+        add_file, add_line, add = read_file.append, read_line.append, ordered.add
         seq = 0
         for item in self.inputs:
             count = self.counts.setdefault(item.where, InputCount(item.source, item.where))
             counts.append(count)
             number = len(counts) - 1
             stream = None
+            started = seq
             try:
                 stream = item.read()
                 for file, line, obj in stream:
-                    count.read += 1
-                    identity = _identity(obj)
-                    if identity is not None:
-                        identities.append(hash(identity))
-                        sequence.append(seq)
-                        contents.append(_content_digest(obj))
-                    read_file.append(file_ids.setdefault(file, len(file_ids)))
-                    read_line.append(line or 0)
-                    day = self.day(obj) if identity is not None else ""
-                    ordered.add((day, identity[2] if identity is not None else "", seq), (file, line, obj, number))
+                    key = ""
+                    if type(obj) is dict:
+                        contract, kind, record_id = obj.get("contract"), obj.get("kind"), obj.get("id")
+                        if type(contract) is str and type(kind) is str and type(record_id) is str:
+                            add_identity(hash((contract, kind, record_id)))
+                            add_sequence(seq)
+                            # the day, then the id; equal keys keep the order read (the sort is stable)
+                            key = day(obj) + "\0" + record_id
+                    add_file(file_ids.setdefault(file, len(file_ids)))
+                    add_line(line or 0)
+                    add(key, (file, line, obj, number, seq))
                     seq += 1
             except CsoPolicyError:
                 raise  # the source's options or file are unusable: exit 2 with its one line
             except Exception as exc:  # a source's bug or a broken connection: this input only
                 count.failed = f"{type(exc).__name__}: {exc}"
-                self.failures.append(SourceFailure(item.plugin, item.source, item.where, count.read, count.failed))
+                self.failures.append(SourceFailure(item.plugin, item.source, item.where, seq - started, count.failed))
             finally:
+                count.read += seq - started
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()
         self.read_total = seq
-        repeats = _repeats(identities, sequence, contents)
-        del identities, sequence, contents
+        self._counts = counts
         files = list(file_ids)
 
         def where(number: int) -> str:
             line = read_line[number]
             return f"{files[read_file[number]]}:{line}" if line else files[read_file[number]]
 
-        for (_, _, number), (file, line, obj, source) in ordered:
-            repeat = repeats.get(number)
-            if repeat is not None:
-                first, how = repeat
-                obj = Repeat(obj, where(first), how)
-            yield file, line, obj, counts[source]
+        return iter(ordered), _later_reads(identities, sequence), where
 
 
-def _repeats(identities: array, sequence: array, contents: array) -> dict[int, tuple[int, str]]:
-    """read number -> (read number of the first with that identity, DUPLICATE | CONFLICTING),
-    for every record but the first of each identity."""
+@contextlib.contextmanager
+def _no_gc():
+    """The cyclic garbage collector off while records are read: they hold no cycles, and with
+    many of them in memory its full passes would cost more than the reading itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _later_reads(identities: array, sequence: array) -> dict[int, int]:
+    """read number -> read number of the first record with the same identity, for every record
+    but the first of each identity."""
     ordered = sorted(identities)  # in C, and smaller than a set of them
     shared = {a for a, b in zip(ordered, ordered[1:]) if a == b}
     del ordered
     if not shared:
         return {}
-    groups: dict[int, list[tuple[int, int]]] = {}
-    for digest, number, content in zip(identities, sequence, contents):
+    first_of: dict[int, int] = {}
+    out: dict[int, int] = {}
+    for digest, number in zip(identities, sequence):
         if digest in shared:
-            groups.setdefault(digest, []).append((number, content))
-    out: dict[int, tuple[int, str]] = {}
-    for members in groups.values():
-        (first, content), *later = members  # in the order read
-        for number, other in later:
-            out[number] = (first, DUPLICATE if other == content else CONFLICTING)
+            first = first_of.setdefault(digest, number)
+            if first != number:
+                out[number] = first
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .registry import Policy
 
 
@@ -31,15 +33,30 @@ def diff_policies(old: Policy, new: Policy) -> list[tuple[str, str, list[str]]]:
         for key in sorted(set(a) | set(b)):
             if key in a and key in b and a[key] == b[key]:
                 continue
-            if key not in b:
-                line = f"- {key} = {a[key]!r}"
-            elif key not in a:
-                line = f"+ {key} = {b[key]!r}"
-            else:
-                line = f"~ {key}: {a[key]!r} -> {b[key]!r}"
-            tables.setdefault(_table(key), []).append(line)
+            tables.setdefault(_table(key), []).append(_change(key, a, b))
         out += [(module, table, lines) for table, lines in tables.items()]
+    # the manifest's readings (I-n) and the clause excerpts, as two more "modules"
+    for name, a, b in (
+        ("readings", {r.id: f"{r.parameter}: {r.text}" for r in old.manifest.readings},
+         {r.id: f"{r.parameter}: {r.text}" for r in new.manifest.readings}),
+        ("clauses", old.clauses, new.clauses),
+    ):
+        lines = [_change(key, a, b) for key in sorted(set(a) | set(b), key=_natural) if a.get(key) != b.get(key)]
+        if lines:
+            out.append((name, name, lines))
     return out
+
+
+def _natural(key: str):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]
+
+
+def _change(key: str, a: dict, b: dict) -> str:
+    if key not in b:
+        return f"- {key} = {a[key]!r}"
+    if key not in a:
+        return f"+ {key} = {b[key]!r}"
+    return f"~ {key}: {a[key]!r} -> {b[key]!r}"
 
 
 def format_diff(old: Policy, new: Policy) -> str:

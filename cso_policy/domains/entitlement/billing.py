@@ -287,7 +287,7 @@ def _line(id: str, item: str, quantity: float, rate: float, amount: float, perio
 @rule(
     "billing.amount_mismatch",
     "An invoice line whose amount is not quantity x rate, to the cent",
-    "invoice arithmetic",
+    "invoice format",
     Level.ERROR,
     kinds=("invoice_line",),
     explain=explain_amount,
@@ -386,7 +386,7 @@ _APPROVED = "2026-02-20T10:00:00-05:00"
 @rule(
     "billing.duplicate_charge",
     "One expense, delivery or surcharge billed by more than one invoice line",
-    "invoice integrity",
+    "invoice format",
     Level.ERROR,
     finish=True,
     explain=explain_duplicate,

@@ -85,7 +85,8 @@ def charges(view: ContractView) -> dict[tuple[str, str], list[InvoiceLine]]:
             if line.ref in known:
                 found.setdefault((line.ref, charge), []).append(line)
         for lines in found.values():
-            lines.sort(key=lambda line: (view.calendar.bounds(*view.calendar.parse_label(line.period)), line.id))
+            if len(lines) > 1:  # most refs are billed once: no period to work out
+                lines.sort(key=lambda line: (view.calendar.bounds(*view.calendar.parse_label(line.period)), line.id))
     return found
 
 
