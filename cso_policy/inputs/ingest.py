@@ -24,6 +24,7 @@ they are read back, so memory stays flat in the number of records.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import heapq
 import pickle
@@ -186,7 +187,7 @@ class Ingest:
             first = later.get(number)
             if first is not None:
                 # the same content has the same day and id, so a first with it is in this block
-                same = first in block and block[first] == obj
+                same = first in block and _same_content(block[first], obj)
                 obj = Repeat(obj, where(first), DUPLICATE if same else CONFLICTING)
             yield file, line, obj, self._counts[source]
 
@@ -242,6 +243,15 @@ class Ingest:
             return f"{files[read_file[number]]}:{line}" if line else files[read_file[number]]
 
         return iter(ordered), _later_reads(identities, sequence), where
+
+
+def _same_content(a, b) -> bool:
+    """Equal records, also when one of them went through a spill file (its datetimes are then
+    ISO 8601 strings)."""
+    if a == b:
+        return True
+    dump = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS, default=repr)
+    return dump(a) == dump(b)
 
 
 @contextlib.contextmanager
