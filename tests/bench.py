@@ -87,10 +87,11 @@ def record_lines(n: int, m: int, ticket_share: float, seed: int = 7):
                        "approved_at": _ts(day - timedelta(days=1), 600) if rnd.random() < 0.97 else None}
                 last_expense[c] = rec["id"]
             elif c in last_expense and rnd.random() < 0.9:
+                # each expense billed once (billing one twice is billing.duplicate_charge)
                 q = (day.month - 1) // 3 + 1
                 rec = {"kind": "invoice_line", "id": f"i{i}", **base, "lob": lob, "period": f"2026-Q{q}",
                        "item": "expense", "quantity": 1.0, "rate": 100.0, "amount": 100.0, "currency": "USD",
-                       "ref": last_expense[c]}
+                       "ref": last_expense.pop(c)}
             else:
                 q = (day.month - 1) // 3 + 1
                 rec = {"kind": "invoice_line", "id": f"i{i}", **base, "lob": lob, "period": f"2026-Q{q}",

@@ -177,6 +177,19 @@ class Ingest:
         source gave it; ``count`` is the accounting of the input it came from."""
         with _no_gc():
             ordered, later, where = self._read_all()
+            # what was read stays until it is audited: the collector need not walk it again
+            gc.freeze()
+        try:
+            yield from self._in_order(ordered, later, where)
+        finally:
+            gc.unfreeze()
+
+    def _in_order(self, ordered, later: dict[int, int], where) -> Iterator[tuple[str, int, object, InputCount]]:
+        counts = self._counts
+        if not later:  # no identity read twice, the common case
+            for _, (file, line, obj, source, _) in ordered:
+                yield file, line, obj, counts[source]
+            return
         firsts = set(later.values())
         block_key, block = None, {}  # the firsts among the records of one (day, id)
         for key, (file, line, obj, source, number) in ordered:
@@ -189,7 +202,7 @@ class Ingest:
                 # the same content has the same day and id, so a first with it is in this block
                 same = first in block and _same_content(block[first], obj)
                 obj = Repeat(obj, where(first), DUPLICATE if same else CONFLICTING)
-            yield file, line, obj, self._counts[source]
+            yield file, line, obj, counts[source]
 
     def _read_all(self):
         """Read every input: the records in canonical order, the later reads of an identity,

@@ -16,17 +16,21 @@ from attrs import define, field
 
 from ...core.context import ContractView, Pool, Tally
 from .records import Delivery, Expense, InvoiceLine, Work
-from .terms import ADDITIONAL_COST, LIMITED, MODULE, Cell, entitlement_terms
+from .terms import ADDITIONAL_COST, LIMITED, MODULE, Cell, EntitlementTerms, entitlement_terms
 
 EXPANSION_MODULE = "expansion"
 
 
 @define
 class PoolLedger:
-    """One pool's running totals against its tier's caps."""
+    """One pool's running totals against its tier's caps (and, for the hot path, the terms they
+    are read from, and the allowance each service's hours go to)."""
 
     quarterly_cap: float
     annual_cap: float
+    terms: EntitlementTerms = field(default=None, repr=False)
+    expansion_counts: bool = True  # expansion hours count toward the Section 1 caps
+    allowance_of: dict[str, tuple[str, float] | None] = field(factory=dict, repr=False)  # service -> (key, cap)
     quarters: dict[int, Tally] = field(factory=dict)
     years: dict[int, Tally] = field(factory=dict)
     allowances: dict[tuple[str, int], Tally] = field(factory=dict)  # (allowance key, year)
@@ -49,8 +53,12 @@ def pool_ledger(pool: Pool) -> PoolLedger:
     """The pool's ledger (made on first use, with the tier's Section 1 caps)."""
     found = pool.state.get(MODULE)
     if found is None:
-        hours = entitlement_terms(pool.contract.policy).hours
-        found = pool.state[MODULE] = PoolLedger(hours.per_quarter[pool.tier], hours.per_year[pool.tier])
+        policy = pool.contract.policy
+        terms = entitlement_terms(policy)
+        expansion = policy.terms(EXPANSION_MODULE)
+        found = pool.state[MODULE] = PoolLedger(
+            terms.hours.per_quarter[pool.tier], terms.hours.per_year[pool.tier], terms=terms,
+            expansion_counts=expansion is None or expansion.inside_section_1_hours)
     return found
 
 
@@ -132,15 +140,29 @@ def allowance_cap(pool: Pool, key: str) -> float:
 
 
 def observe_work(work: Work, view: ContractView, pool: Pool) -> None:
-    if not view.calendar.in_term(work.date) or not counts_toward_caps(pool, work):
+    """Hours in the term count toward the pool's quarter, year and allowance (what
+    counts_toward_caps says, read from the ledger's copy of the terms: every work record passes here)."""
+    if not view.calendar.in_term(work.date):
         return
     ledger = pool_ledger(pool)
+    service = work.service
+    if work.expansion is not None:
+        if not ledger.expansion_counts:
+            return
+    else:
+        found = ledger.terms.cell(pool.tier, service)
+        if found is not None and found.status == ADDITIONAL_COST and not ledger.terms.hours.count_additional_cost:
+            return
     periods = view.calendar.periods(work.date)
     _tally(ledger.quarters, periods.quarter, ledger.quarterly_cap).add(work.hours, work)
     _tally(ledger.years, periods.year, ledger.annual_cap).add(work.hours, work)
-    key = allowance_key(pool, work.service)
-    if key is not None:
-        _tally(ledger.allowances, (key, periods.year), allowance_cap(pool, key)).add(work.hours, work)
+    if service in ledger.allowance_of:
+        allowance = ledger.allowance_of[service]
+    else:
+        key = allowance_key(pool, service)
+        allowance = ledger.allowance_of[service] = (key, allowance_cap(pool, key)) if key is not None else None
+    if allowance is not None:
+        _tally(ledger.allowances, (allowance[0], periods.year), allowance[1]).add(work.hours, work)
 
 
 def observe_delivery(delivery: Delivery, view: ContractView, pool: Pool) -> None:
