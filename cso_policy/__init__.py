@@ -13,7 +13,7 @@ from .core.model import Contract, Finding, Impact, Level, Package, Positive, Rec
 from .core.rule import Example, Rule, fails, passes, rule
 from .core.sections import EntitlementSection
 from .errors import ConfigError, CsoPolicyError
-from .inputs.sources import BadLine, LeftOut, RawRecord, RecordSource
+from .inputs.sources import BadLine, Incomplete, LeftOut, RawRecord, RecordSource
 from .lint.catalogue import LintProblem, LintRule
 from .markers import PROJECT, hookimpl
 from .policy.registry import Policy, PolicyModule, TermsError
@@ -32,6 +32,7 @@ __all__ = [
     "ExplainContext",
     "Finding",
     "Impact",
+    "Incomplete",
     "KindObserver",
     "LeftOut",
     "Level",

@@ -462,7 +462,7 @@ def test_report_sections_hook_that_raises_is_a_plugin_error_and_the_report_is_wr
 
 
 FLAKY_SOURCE = """
-    from cso_policy import LeftOut, RecordSource
+    from cso_policy import Incomplete, LeftOut, RecordSource
 
     def read(path, options):
         for n, row in enumerate(path.read_text().splitlines(), start=1):
@@ -470,6 +470,10 @@ FLAKY_SOURCE = """
                 raise ConnectionError("connection reset by peer")
             if row == "cancelled":
                 yield str(path), n, LeftOut("cancelled incident")
+                continue
+            if row.startswith("truncated"):
+                yield str(path), n, Incomplete({"kind": "ticket", "id": row.split()[1], "contract": "NW-2026",
+                                                "lob": "retail"}, "the changelog has 40 of 52 entries")
                 continue
             rid, day, hours = row.split("\\t")
             yield str(path), n, {"kind": "work", "id": rid, "contract": "NW-2026", "date": day,
@@ -510,6 +514,20 @@ def test_records_a_source_leaves_out_on_purpose_are_counted_with_the_reason(work
     (counts,) = report["summary"]["inputs"]
     assert (counts["read"], counts["counted"], counts["left_out"]) == (3, 1, 2)
     assert counts["left_out_reasons"] == {"cancelled incident": 2}
+
+
+def test_a_record_a_source_cannot_give_in_full_is_an_incomplete_record_and_not_audited(workspace):
+    _plugin(workspace, "flaky_source", FLAKY_SOURCE)
+    (workspace / "flaky.tsv").write_text("truncated SUP-1\nt1\t2026-02-02\t3\n")
+    (workspace / "cso-policy.toml").write_text(
+        'contracts = ["contracts"]\nrecords = ["flaky.tsv"]\nplugins = ["flaky_source.py"]\n')
+    result, report = _audit([], workspace)
+    found = [f for f in report["findings"] if f["rule"] == "input.incomplete_record"]
+    assert [(f["record"], f["level"], f["lob"]) for f in found] == [("SUP-1", "warning", "retail")]
+    assert found[0]["message"].endswith("flaky.tsv:1 ticket SUP-1: the changelog has 40 of 52 entries; "
+                                        "not audited, since any result would be a guess")
+    (counts,) = report["summary"]["inputs"]
+    assert (counts["read"], counts["incomplete"], counts["counted"]) == (2, 1, 1)
 
 
 def test_a_report_format_that_raises_is_one_line_exit_2_and_no_file(workspace):

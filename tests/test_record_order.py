@@ -81,7 +81,7 @@ def test_an_overlapping_export_is_counted_once():
     inputs = {Path(i["input"]).name: i for i in result.report.summary()["inputs"]}
     assert inputs["export-1.jsonl"] | {"input": "-"} == {
         "source": "jsonl", "input": "-", "read": 2, "counted": 2, "duplicate": 0, "conflicting": 0,
-        "invalid": 0, "unresolved": 0, "left_out": 0}
+        "invalid": 0, "unresolved": 0, "incomplete": 0, "left_out": 0}
     assert (inputs["export-2.jsonl"]["read"], inputs["export-2.jsonl"]["duplicate"]) == (1, 1)
 
 
@@ -100,7 +100,7 @@ def test_every_record_read_is_accounted_for():
     result = audit([lines])
     (counts,) = result.report.summary()["inputs"]
     assert {k: v for k, v in counts.items() if k not in ("source", "input")} == {
-        "read": 6, "counted": 2, "duplicate": 1, "conflicting": 0, "invalid": 2, "unresolved": 1, "left_out": 0}
+        "read": 6, "counted": 2, "duplicate": 1, "conflicting": 0, "invalid": 2, "unresolved": 1, "incomplete": 0, "left_out": 0}
     negative = [f.message for f in result.of("input.invalid_record") if "hours" in f.message]
     assert negative and "$.hours: expected a number above 0, got -3" in negative[0]
 

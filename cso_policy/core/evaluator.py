@@ -16,7 +16,7 @@ from attrs import define
 
 from ..errors import ConfigError
 from ..inputs.ingest import CONFLICTING, Ingest, InputCount, Repeat
-from ..inputs.sources import BadLine, LeftOut
+from ..inputs.sources import BadLine, Incomplete, LeftOut
 from ..policy.registry import PolicyRegistry
 from .context import Audit, ContractView, build_view
 from .convert import StructureError, record_structurer
@@ -26,6 +26,7 @@ from .rule import Gate, Rule
 
 INVALID = "input.invalid_record"
 UNKNOWN = "input.unknown_reference"
+INCOMPLETE = "input.incomplete_record"
 DUPLICATE = "input.duplicate_record"
 CONFLICT = "input.conflicting_record"
 PLUGIN_ERROR = "plugin.error"
@@ -216,6 +217,13 @@ class Evaluator:
             count.left_out_reasons[obj.reason] = count.left_out_reasons.get(obj.reason, 0) + 1
         elif kind is Repeat:
             self.repeat(file, line, obj, count)
+        elif kind is Incomplete and _identified(obj.record):
+            count.incomplete += 1
+            rec = obj.record
+            record = Record(id=rec["id"], contract=rec["contract"], file=file, line=line)
+            lob = rec.get("lob") if type(rec.get("lob")) is str else None
+            self.emit(INCOMPLETE, Violation(record=record, lob=lob, message=(
+                f"{record.source} {rec['kind']} {rec['id']}: {obj.reason}; not audited, since any result would be a guess")))
         else:
             count.invalid += 1
             self.input_problem(file, line, [("$", f"expected an object, got {_short(obj)}")])
@@ -319,6 +327,10 @@ def run_audit(
         evaluator.source_failed(failure)
     evaluator.audit.summary["inputs"] = [c.as_dict() for _, c in sorted(ingest.counts.items())]
     return evaluator.finish()
+
+
+def _identified(obj) -> bool:
+    return type(obj) is dict and all(type(obj.get(k)) is str for k in ("kind", "id", "contract"))
 
 
 def _short(value) -> str:

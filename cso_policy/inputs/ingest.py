@@ -37,7 +37,7 @@ import orjson
 from attrs import define, field, frozen
 
 from ..errors import CsoPolicyError
-from .sources import BadLine, LeftOut, RawRecord
+from .sources import BadLine, Incomplete, LeftOut, RawRecord
 
 IN_MEMORY = 100_000
 """Records sorted in memory before a sorted batch is spilled to a temporary file."""
@@ -85,7 +85,7 @@ class Input:
 @define
 class InputCount:
     """What one input delivered and what became of it: ``read`` = ``counted`` + ``duplicate`` +
-    ``conflicting`` + ``invalid`` + ``unresolved`` + ``left_out``."""
+    ``conflicting`` + ``invalid`` + ``unresolved`` + ``incomplete`` + ``left_out``."""
 
     source: str
     where: str
@@ -95,6 +95,7 @@ class InputCount:
     conflicting: int = 0
     invalid: int = 0
     unresolved: int = 0
+    incomplete: int = 0
     left_out: int = 0
     left_out_reasons: dict[str, int] = field(factory=dict)
     failed: str | None = None
@@ -102,7 +103,7 @@ class InputCount:
     def as_dict(self) -> dict:
         out = {"source": self.source, "input": self.where, "read": self.read, "counted": self.counted,
                "duplicate": self.duplicate, "conflicting": self.conflicting, "invalid": self.invalid,
-               "unresolved": self.unresolved, "left_out": self.left_out}
+               "unresolved": self.unresolved, "incomplete": self.incomplete, "left_out": self.left_out}
         if self.left_out_reasons:
             out["left_out_reasons"] = dict(sorted(self.left_out_reasons.items()))
         if self.failed is not None:

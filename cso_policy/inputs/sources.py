@@ -51,3 +51,14 @@ class LeftOut:
     input, so nothing read is lost without being said."""
 
     reason: str
+
+
+@define(frozen=True)
+class Incomplete:
+    """What a source yields in place of a record its system did not give in full (a truncated
+    history, a severity it cannot know when opened): ``record`` is what it could map (with at
+    least ``kind``, ``id`` and ``contract``), ``reason`` what is missing. The record is not
+    audited, since any result would be a guess; it is an ``input.incomplete_record`` finding."""
+
+    record: dict
+    reason: str

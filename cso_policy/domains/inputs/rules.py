@@ -133,4 +133,14 @@ conflicting_record = Rule(
     ),
 )
 
-RULES = (invalid_record, unknown_reference, duplicate_record, conflicting_record, plugin_error)
+incomplete_record = Rule(
+    id="input.incomplete_record",
+    title="A record its source could not give in full",
+    clause="record format",
+    level=Level.WARNING,
+    description="A ticketing adapter says a record is incomplete (a truncated change history, a "
+    "severity it cannot know when the ticket opened): the record is not audited, since any result "
+    "would be a guess, and the finding says what is missing.",
+)
+
+RULES = (invalid_record, unknown_reference, duplicate_record, conflicting_record, incomplete_record, plugin_error)
