@@ -29,6 +29,10 @@ def changelog_path(key: str) -> str:
     return f"/rest/api/3/issue/{urllib.parse.quote(key, safe='')}/changelog"
 
 
+def participants_path(key: str) -> str:
+    return f"/rest/servicedeskapi/request/{urllib.parse.quote(key, safe='')}/participant"
+
+
 def comments_path(key: str) -> str:
     return f"/rest/api/3/issue/{urllib.parse.quote(key, safe='')}/comment"
 
@@ -80,9 +84,11 @@ class Client:
     def _fail(self, message: str) -> ConfigError:
         return ConfigError(self.scrub(f"jira: {message}"))
 
-    def call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None):
+    def call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
+             missing_ok: bool = False):
         """One request; JSON in and out. Retries 429/503 after ``Retry-After``; any other
-        failure is a ConfigError (the run cannot go on without its records)."""
+        failure is a ConfigError (the run cannot go on without its records). With
+        *missing_ok*, a 404 answers None (an issue that is no service request)."""
         url = self.base_url + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
         data = json.dumps(body).encode("utf-8") if body is not None else None
         headers = {
@@ -108,6 +114,8 @@ class Client:
                     self.sleep(retry_delay(retry_after, attempt))
                     attempt += 1
                     continue
+                if missing_ok and exc.code == 404:
+                    return None
                 retried = f" after {attempt} retries" if attempt else ""
                 hint = f" (check {self.credential_hint})" if exc.code in (401, 403) else ""
                 raise self._fail(f"{method} {url} failed: HTTP {exc.code} {exc.reason}{retried}{detail}{hint}") from None
@@ -122,12 +130,14 @@ class Client:
 
     # -- paged endpoints -------------------------------------------------------------
 
-    def search(self, jql: str, fields: list[str], page_size: int) -> Iterator[dict]:
+    def search(self, jql: str, fields: list[str], page_size: int, expand: str | None = "changelog") -> Iterator[dict]:
         """Every issue of ``POST /rest/api/3/search/jql``, following ``nextPageToken``."""
         token = None
         seen: set[str] = set()
         while True:
-            body = {"jql": jql, "fields": fields, "maxResults": page_size, "expand": "changelog"}
+            body = {"jql": jql, "fields": fields, "maxResults": page_size}
+            if expand:
+                body["expand"] = expand
             if token:
                 body["nextPageToken"] = token
             page = self.call("POST", SEARCH, body=body)
@@ -165,6 +175,24 @@ class Client:
     def comments(self, key: str) -> list:
         """All comments of *key*, oldest first (``GET /rest/api/3/issue/{key}/comment``)."""
         return self._offset_pages(comments_path(key), "comments", {"orderBy": "created"})
+
+    def participants(self, key: str) -> list | None:
+        """The request participants of *key* (``GET /rest/servicedeskapi/request/{key}/participant``,
+        paged with ``start``/``limit`` until ``isLastPage``); None when *key* is no service request (404)."""
+        path = participants_path(key)
+        out: list = []
+        start = 0
+        while True:
+            page = self.call("GET", path, params={"start": start, "limit": 50}, missing_ok=True)
+            if page is None:
+                return None if not out else out
+            values = page.get("values") if isinstance(page, dict) else None
+            if not isinstance(values, list):
+                raise self._fail(f"GET {self.base_url}{path}: expected an object with a values list")
+            out.extend(values)
+            start += len(values)
+            if not values or page.get("isLastPage") is not False:
+                return out
 
     def fields(self) -> list:
         found = self.call("GET", FIELDS)

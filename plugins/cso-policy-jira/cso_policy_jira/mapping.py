@@ -240,11 +240,35 @@ def severities(fields: dict, histories: Iterable, cfg: Config) -> tuple[str, lis
     return opening, out
 
 
-def public_comments(fields: dict, comments: Iterable, cfg: Config) -> list[str]:
-    """Creation times of the public comments (``jsdPublic``, no visibility restriction), in the
-    order given; with ``agent_comments_only`` the reporter's own comments are left out."""
+def account_ids(users, where: str) -> set[str]:
+    """The ``accountId`` of each user object in *users* (a list, as the Request participants field
+    and ``/rest/servicedeskapi/request/{key}/participant`` give them)."""
+    if users is None:
+        return set()
+    if not isinstance(users, list):
+        raise Unmappable(f"{where}: expected a list of users, got {users!r}")
+    return {u["accountId"] for u in users if isinstance(u, dict) and isinstance(u.get("accountId"), str)}
+
+
+def customers(fields: dict, cfg: Config, participants: list | None = None) -> set[str]:
+    """Account ids of the request's customers: the reporter and the request participants
+    (*participants* when the caller read them, else the ``participants_field`` of the issue)."""
     reporter = fields.get("reporter")
-    reporter_id = reporter.get("accountId") if isinstance(reporter, dict) else None
+    found = {reporter["accountId"]} if isinstance(reporter, dict) and isinstance(reporter.get("accountId"), str) \
+        else set()
+    if participants is not None:
+        found |= account_ids(participants, "request participants")
+    elif cfg.participants_field:
+        found |= account_ids(get(fields, cfg.participants_field), f"fields.{cfg.participants_field}")
+    return found
+
+
+def public_comments(fields: dict, comments: Iterable, cfg: Config, participants: list | None = None) -> list[str]:
+    """Creation times of the public comments (``jsdPublic``, no visibility restriction), in the
+    order given. With ``agent_comments_only`` the customers' comments are left out: the
+    reporter's, the request participants', and any author whose ``accountType`` is
+    ``"customer"`` (a JSM portal-only account, never an agent)."""
+    ids = customers(fields, cfg, participants) if cfg.agent_comments_only else set()
     out = []
     for i, comment in enumerate(comments):
         where = f"fields.comment.comments[{i}]"
@@ -253,7 +277,8 @@ def public_comments(fields: dict, comments: Iterable, cfg: Config) -> list[str]:
         if comment.get("jsdPublic", True) is not True or comment.get("visibility"):
             continue
         author = comment.get("author")
-        if cfg.agent_comments_only and reporter_id and isinstance(author, dict) and author.get("accountId") == reporter_id:
+        if cfg.agent_comments_only and isinstance(author, dict) and (
+                author.get("accountId") in ids or author.get("accountType") == "customer"):
             continue
         out.append(iso(comment.get("created"), f"{where}.created"))
     return out
@@ -358,9 +383,24 @@ def issue_key(issue) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
-def to_record(issue, cfg: Config, *, histories: list | None = None, comments: list | None = None) -> dict:
+def channel(fields: dict, cfg: Config, request_channel: str | None) -> str:
+    """``channel_field`` through ``channel_map`` when configured; else JSM's request channel
+    (``request-channel-type``) through ``request_channel_map``; else the ``channel`` option."""
+    if cfg.channel_field:
+        return derive(fields, cfg.channel_field, cfg.channel_map, cfg.channel, "channel")
+    if request_channel is not None:
+        mapped = _lookup(cfg.request_channel_map, request_channel)
+        if mapped is not None:
+            return mapped
+    return cfg.channel
+
+
+def to_record(issue, cfg: Config, *, histories: list | None = None, comments: list | None = None,
+              participants: list | None = None, request_channel: str | None = None) -> dict:
     """The ticket record of *issue*. *histories* / *comments* replace the issue's own
-    (truncated) changelog / comment list when the caller fetched them in full."""
+    (truncated) changelog / comment list when the caller fetched them in full;
+    *participants* are the request's participants (``/rest/servicedeskapi/request/{key}/participant``)
+    and *request_channel* its JSM request channel, when the caller read them."""
     if not isinstance(issue, dict):
         raise Unmappable(f"expected an issue object, got {type(issue).__name__}")
     key = issue_key(issue)
@@ -380,7 +420,8 @@ def to_record(issue, cfg: Config, *, histories: list | None = None, comments: li
 
     comment_times: list[str] = []
     if cfg.updates_from == "public_comments" or cfg.first_response_from != "sla":
-        comment_times = public_comments(fields, _comments_of(fields) if comments is None else comments, cfg)
+        comment_times = public_comments(fields, _comments_of(fields) if comments is None else comments, cfg,
+                                        participants)
 
     first_response_at = first_response(fields, comment_times, cfg)
     resolved_at = resolved(fields, cfg)
@@ -401,7 +442,7 @@ def to_record(issue, cfg: Config, *, histories: list | None = None, comments: li
         "resolved_at": resolved_at,
         "is_bug": issue_type in cfg.bug_issue_types or bool(labels & cfg.bug_labels),
         "rca_delivered_at": rca(fields, cfg),
-        "channel": derive(fields, cfg.channel_field, cfg.channel_map, cfg.channel, "channel"),
+        "channel": channel(fields, cfg, request_channel),
         "security_incident": issue_type in cfg.security_issue_types or bool(labels & cfg.security_labels),
         "tier2_direct": bool(labels & cfg.tier2_labels),
         "severity_changes": severity_changes,

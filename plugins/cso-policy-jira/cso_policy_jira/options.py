@@ -23,6 +23,11 @@ CHANNELS = ("web", "chat", "phone", "messaging", "email")
 DEFAULT_PRIORITY_MAP = {"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P3", "Lowest": "P3"}
 # Channel names map to themselves; "portal" is the JSM customer portal.
 DEFAULT_CHANNEL_MAP = {c: c for c in CHANNELS} | {"portal": "web"}
+# JSM's request channel (the JQL field ``request-channel-type``, "Request channel type"): the values
+# Atlassian documents (CustomerRequestChannelSource: portal, anonymousportal, email, api, jira) that
+# name a customer channel. ``api`` and ``jira`` (raised by an integration / by an agent in Jira) say
+# nothing of how the customer reached support: they are left to the ``channel`` option unless mapped.
+DEFAULT_REQUEST_CHANNEL_MAP = {"portal": "web", "anonymousportal": "web", "email": "email"}
 
 FIRST_RESPONSE_FROM = ("sla", "comment", "sla_or_comment")
 RESOLVED_FROM = ("sla", "resolutiondate")
@@ -62,6 +67,10 @@ OPTIONS: dict[str, tuple[str, object]] = {
     "channel": (CHANNELS, "web"),
     "channel_field": ("field", None),
     "channel_map": ("channel_map", None),
+    "request_channel": ("bool", True),
+    "request_channel_map": ("channel_map", None),
+    # customers (their comments are no agent updates)
+    "participants_field": ("field", None),
     # live API
     "base_url": ("url", None),
     "jql": ("str", None),
@@ -102,6 +111,9 @@ class Config:
     channel: str
     channel_field: str | None
     channel_map: dict
+    request_channel: bool
+    request_channel_map: dict
+    participants_field: str | None
     base_url: str | None
     jql: str | None
     project: str | None
@@ -195,6 +207,7 @@ def parse(options: dict | None, *, live: bool) -> Config:
     values = {name: options.get(name, default) for name, (_, default) in OPTIONS.items()}
     values["priority_map"] = DEFAULT_PRIORITY_MAP | (options.get("priority_map") or {})
     values["channel_map"] = DEFAULT_CHANNEL_MAP | (options.get("channel_map") or {})
+    values["request_channel_map"] = DEFAULT_REQUEST_CHANNEL_MAP | (options.get("request_channel_map") or {})
     for name in ("bug_issue_types", "bug_labels", "security_labels", "security_issue_types", "tier2_labels"):
         values[name] = frozenset(values[name])
     if values["rca_timezone"] is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ import orjson
 from attrs import evolve
 
 from cso_policy import ConfigError
-from cso_policy import BadLine, RawRecord
+from cso_policy import BadLine, Incomplete, RawRecord
 
 from .client import SEARCH, Client
 from .mapping import Unmappable, issue_key, root_field, to_record
@@ -43,12 +44,64 @@ def read_jira(
     return _read_live(cfg, _client(cfg, sleep, urlopen))
 
 
-def _record(issue, cfg: Config, histories=None, comments=None) -> dict | BadLine:
+def _record(issue, cfg: Config, histories=None, comments=None, participants=None, request_channel=None,
+            missing: str | None = None) -> dict | BadLine | Incomplete:
+    """The ticket record, a BadLine naming the field that cannot be mapped, or (*missing* says what
+    the issue lacks) an Incomplete record."""
     try:
-        return to_record(issue, cfg, histories=histories, comments=comments)
+        record = to_record(issue, cfg, histories=histories, comments=comments, participants=participants,
+                           request_channel=request_channel)
     except Unmappable as exc:
         key = issue_key(issue)
         return BadLine(f"Jira issue {key}: {exc}" if key else f"Jira issue: {exc}")
+    return Incomplete(record, f"Jira issue {record['id']}: {missing}") if missing else record
+
+
+PARTICIPANTS_NAME = "Request participants"
+PARTICIPANTS_TYPE = "com.atlassian.servicedesk:sd-request-participants"
+
+
+def _needs_comments(cfg: Config) -> bool:
+    return cfg.updates_from == "public_comments" or cfg.first_response_from != "sla"
+
+
+def truncation(issue, cfg: Config) -> str | None:
+    """What an exported issue lacks: its embedded changelog (or comment list, when comments are
+    used) holds fewer entries than its ``total``."""
+    if not isinstance(issue, dict):
+        return None
+    found = []
+    changelog = issue.get("changelog")
+    if isinstance(changelog, dict) and isinstance(changelog.get("histories"), list) \
+            and isinstance(changelog.get("total"), int) and changelog["total"] > len(changelog["histories"]):
+        found.append(f"the changelog has {len(changelog['histories'])} of {changelog['total']} entries "
+                     "(search results embed only the newest), so the priority at opening is not known; "
+                     "export the full changelog (GET /rest/api/3/issue/{key}/changelog) or read the live API")
+    fields = issue.get("fields")
+    comment = fields.get("comment") if isinstance(fields, dict) else None
+    if _needs_comments(cfg) and isinstance(comment, dict) and isinstance(comment.get("comments"), list) \
+            and isinstance(comment.get("total"), int) and comment["total"] > len(comment["comments"]):
+        found.append(f"the comment list has {len(comment['comments'])} of {comment['total']} comments, so "
+                     "the updates are not known; export every comment or read the live API")
+    return "; ".join(found) or None
+
+
+def participants_field_of(doc, cfg: Config) -> str | None:
+    """The Request participants field: the ``participants_field`` option, else the field a search page
+    names "Request participants" (``expand=names``) or types ``sd-request-participants`` (``expand=schema``)."""
+    if cfg.participants_field:
+        return cfg.participants_field
+    pages = [doc] if isinstance(doc, dict) else doc if isinstance(doc, list) else []
+    for page in pages:
+        if not isinstance(page, dict):
+            continue
+        for fid, schema in (page.get("schema") or {}).items() if isinstance(page.get("schema"), dict) else ():
+            if isinstance(schema, dict) and schema.get("custom") == PARTICIPANTS_TYPE:
+                return fid
+        for fid, name in (page.get("names") or {}).items() if isinstance(page.get("names"), dict) else ():
+            if isinstance(name, str) and name.casefold() == PARTICIPANTS_NAME.casefold():
+                return fid
+    return None
 
 
 # ------------------------------------------------------------------ export files
@@ -81,8 +134,11 @@ def _read_export(path: Path, cfg: Config) -> Iterator[RawRecord]:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not a JSON document ({exc})") from None
+    participants = participants_field_of(doc, cfg)
+    if participants != cfg.participants_field:
+        cfg = evolve(cfg, participants_field=participants)
     for number, issue in enumerate(export_issues(doc, name), start=1):
-        yield name, number, _record(issue, cfg)
+        yield name, number, _record(issue, cfg, missing=truncation(issue, cfg))
 
 
 # ------------------------------------------------------------------ the live API
@@ -134,7 +190,7 @@ def discover_sla_fields(cfg: Config, client: Client) -> Config:
 
 def search_fields(cfg: Config) -> list[str]:
     configured = (cfg.first_response_field, cfg.resolution_field, cfg.rca_field,
-                  cfg.contract_field, cfg.lob_field, cfg.channel_field)
+                  cfg.contract_field, cfg.lob_field, cfg.channel_field, cfg.participants_field)
     extra = [root_field(f) for f in configured if f]
     return list(dict.fromkeys([*BASE_FIELDS, *extra]))
 
@@ -144,6 +200,34 @@ def jql_of(cfg: Config) -> str:
         return cfg.jql
     project = cfg.project.replace("\\", "\\\\").replace('"', '\\"')
     return f'project = "{project}" ORDER BY created ASC'
+
+
+_ORDER_BY = re.compile(r"\s+order\s+by\s+[^()\"']*$", re.IGNORECASE)
+
+
+def channel_jql(jql: str, value: str) -> str:
+    """*jql* (without its ORDER BY) narrowed to the requests raised through JSM channel *value*."""
+    base = _ORDER_BY.sub("", jql.strip())
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'({base}) AND request-channel-type = "{escaped}"'
+
+
+def request_channels(cfg: Config, client: Client) -> dict[str, str]:
+    """Issue key -> JSM request channel, for the channels in ``request_channel_map``.
+
+    The channel is no issue field in the REST API: JSM exposes it to JQL as
+    ``request-channel-type`` only, so each mapped value is one key-only search of the
+    same query. Needed only when no ``channel_field`` is configured."""
+    if cfg.channel_field or not cfg.request_channel:
+        return {}
+    found: dict[str, str] = {}
+    jql = jql_of(cfg)
+    for value in cfg.request_channel_map:
+        for issue in client.search(channel_jql(jql, value), ["created"], cfg.page_size, expand=None):
+            key = issue_key(issue)
+            if key is not None:
+                found.setdefault(key, value)
+    return found
 
 
 def _complete(container, key: str) -> bool:
@@ -157,13 +241,16 @@ def _complete(container, key: str) -> bool:
 def _read_live(cfg: Config, client: Client) -> Iterator[RawRecord]:
     cfg = discover_sla_fields(cfg, client)
     where = f"jira:{client.base_url}{SEARCH}"
-    need_comments = cfg.updates_from == "public_comments" or cfg.first_response_from != "sla"
+    need_comments = _needs_comments(cfg)
+    channels = request_channels(cfg, client)
     for number, issue in enumerate(client.search(jql_of(cfg), search_fields(cfg), cfg.page_size), start=1):
         key = issue_key(issue)
-        histories = comments = None
+        histories = comments = participants = None
         if key is not None and isinstance(issue.get("fields"), dict):
             if not _complete(issue.get("changelog"), "histories"):
                 histories = client.changelog(key)
             if need_comments and not _complete(issue["fields"].get("comment"), "comments"):
                 comments = client.comments(key)
-        yield where, number, _record(issue, cfg, histories, comments)
+            if need_comments and cfg.agent_comments_only and not cfg.participants_field:
+                participants = client.participants(key)
+        yield where, number, _record(issue, cfg, histories, comments, participants, channels.get(key))

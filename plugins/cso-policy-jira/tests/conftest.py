@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,26 @@ def credentials(monkeypatch):
 
 @pytest.fixture
 def live_options(httpserver, options) -> dict:
-    return {**options, "base_url": httpserver.url_for("/").rstrip("/"), "project": "SUP"}
+    # The request-channel searches (request-channel-type) have their own tests (test_jira_customers_channels.py);
+    # the other live tests serve only the main search.
+    return {**options, "base_url": httpserver.url_for("/").rstrip("/"), "project": "SUP", "request_channel": False}
+
+
+PARTICIPANT_PATH = re.compile(r"^/rest/servicedeskapi/request/[^/]+/participant$")
+
+
+def participant_page(users=(), start=0, last=True) -> dict:
+    """A page of ``GET /rest/servicedeskapi/request/{issueIdOrKey}/participant`` (JSM Cloud REST:
+    PagedDTO of UserDTO: size, start, limit, isLastPage, _links, values)."""
+    return {"_expands": [], "size": len(users), "start": start, "limit": 50, "isLastPage": last,
+            "_links": {"base": "https://northwind.atlassian.net/rest/servicedeskapi", "context": ""},
+            "values": list(users)}
+
+
+@pytest.fixture
+def no_participants(httpserver):
+    """Every request answers ``/participant`` with an empty page (a request nobody was added to)."""
+    httpserver.expect_request(PARTICIPANT_PATH, method="GET").respond_with_json(participant_page())
 
 
 @pytest.fixture

@@ -49,7 +49,8 @@ def test_phone_ticket_on_foundations_and_unreadable_issues(cso_workspace, data, 
     assert result.report.records_by_kind["ticket"] == 3
 
 
-def test_live_source_through_the_audit(cso_workspace, httpserver, credentials, data, issues_for_audit):
+def test_live_source_through_the_audit(cso_workspace, httpserver, credentials, data, issues_for_audit,
+                                       no_participants):
     cso_workspace.contract_file(data / "contract-foundations.toml")
     httpserver.expect_request("/rest/api/3/search/jql", method="POST").respond_with_json(
         {"issues": issues_for_audit, "isLast": True})
@@ -103,6 +104,7 @@ def test_sla_findings_on_a_premier_contract(cso_workspace, data, load, write_jso
     cso_workspace.contract_file(data / "contract-premier.toml")
     issue = load("search-pages.json")[0]["issues"][0]
     issue["fields"]["comment"]["comments"] = [c for c in issue["fields"]["comment"]["comments"] if c["id"] != "20004"]
+    issue["fields"]["comment"]["total"] = 4  # as Jira would say it (else the export is incomplete)
     cso_workspace.source("jira", write_json({"issues": [issue]}), contract="NW-2026", lob="retail",
                          rca_field="customfield_10090")
     result = audit(cso_workspace)

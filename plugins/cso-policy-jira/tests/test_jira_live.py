@@ -44,7 +44,8 @@ def issues(load):
     return by_key
 
 
-def test_pages_through_search_and_completes_changelog_and_comments(httpserver, credentials, live_options, load, issues):
+def test_pages_through_search_and_completes_changelog_and_comments(httpserver, credentials, live_options, load, issues,
+                                                                    no_participants):
     sup101 = issues["SUP-101"]
     # the search embeds a truncated changelog and comment list: both are read in full
     sup101["changelog"] = {"startAt": 0, "maxResults": 0, "total": 7, "histories": []}
@@ -81,11 +82,12 @@ def test_pages_through_search_and_completes_changelog_and_comments(httpserver, c
     assert sup101["first_response_at"] == "2026-02-02T09:20:00+00:00"
     assert triples[1][2]["resolved_at"] is None
     # every request carried basic auth with the email and token from the environment
-    assert len(httpserver.log) == 6
+    # 2 searches, the field list, 2 changelog pages, 1 comment page, and each request's participants (3)
+    assert len(httpserver.log) == 9
     assert {request.headers.get("Authorization") for request, _ in httpserver.log} == {basic(*credentials)}
 
 
-def test_429_is_retried_after_retry_after(httpserver, credentials, live_options, issues):
+def test_429_is_retried_after_retry_after(httpserver, credentials, live_options, issues, no_participants):
     options = {**live_options, "first_response_field": "customfield_10030", "resolution_field": "customfield_10031"}
     httpserver.expect_ordered_request(SEARCH, method="POST").respond_with_response(
         Response('{"errorMessages": ["Rate limit exceeded."]}', status=429,
@@ -126,7 +128,7 @@ def test_jql_option_is_sent_as_is_and_an_empty_result_is_fine(httpserver, creden
     httpserver.check_assertions()
 
 
-def test_repeated_page_token_stops_instead_of_looping(httpserver, credentials, live_options, issues):
+def test_repeated_page_token_stops_instead_of_looping(httpserver, credentials, live_options, issues, no_participants):
     options = {**live_options, "first_response_field": "customfield_10030", "resolution_field": "customfield_10031"}
     httpserver.expect_request(SEARCH, method="POST").respond_with_json(
         {"issues": [issues["SUP-102"]], "nextPageToken": "same"})
@@ -172,7 +174,7 @@ def test_connection_refused_is_a_config_error(credentials, options):
 
 
 def test_the_credentials_never_appear_in_errors_records_or_output(httpserver, credentials, live_options, issues,
-                                                                   capsys, caplog):
+                                                                   capsys, caplog, no_participants):
     email, token = credentials
     secrets = [token, f"{email}:{token}", base64.b64encode(f"{email}:{token}".encode()).decode()]
     options = {**live_options, "first_response_field": "customfield_10030", "resolution_field": "customfield_10031"}

@@ -1,8 +1,8 @@
 """cso-policy record source ``servicenow``: ServiceNow incidents as cso-policy ticket records.
 
 With a ``path``, reads an export file: a Table API response ``{"result": [incident, ...]}``
-with optional ``"sys_journal_field"`` and ``"sys_audit"`` arrays (or those in files named by
-``journal_path`` / ``audit_path``). Without one, reads the live Table API of ``base_url``.
+with ``"sys_journal_field"``, ``"sys_audit"`` and ``"sys_user"`` arrays (or those in files named
+by ``journal_path`` / ``audit_path`` / ``user_path``). Without one, reads the live Table API of ``base_url``.
 See README.md for the options.
 """
 

@@ -1,6 +1,7 @@
 """Reading an export file: a Table API response ``{"result": [incident, ...]}`` with optional
-``"sys_journal_field": [...]`` and ``"sys_audit": [...]`` arrays, or those two in their own
-files (options ``journal_path`` / ``audit_path``, relative to the export's folder)."""
+``"sys_journal_field": [...]``, ``"sys_audit": [...]`` and ``"sys_user": [...]`` arrays, or those in
+their own files (options ``journal_path`` / ``audit_path`` / ``user_path``, relative to the
+export's folder)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import orjson
 from cso_policy import ConfigError
 from cso_policy import BadLine
 
+from .mapping import Users
 from .options import NAME, Config
 from .stream import IncidentStream, group_audit, group_journal, map_row
 
@@ -81,6 +83,15 @@ def read_export(path: Path, cfg: Config) -> IncidentStream:
                 "cannot be read; add the comments (an empty array if there are none), or set comment_elements = [] "
                 "with first_response_from = \"field\" or \"none\""
             )
+        user_rows = _embedded(embedded, "sys_user", label)
+        if cfg.user_path:
+            user_rows = (user_rows or []) + _side_rows("user_path", cfg.user_path, path.parent, "sys_user")
+        if user_rows is None and cfg.reads_users and journal_rows:
+            raise ConfigError(
+                f"{label}: no \"sys_user\" array and no user_path, so the customer's own comments cannot be told "
+                "from responses; add the sys_user rows (sys_id, user_name, company) of the callers and of the "
+                "customer's company, or set exclude_customer_comments = false to count every comment"
+            )
         if audit_rows is None and cfg.priority_history:
             raise ConfigError(
                 f"{label}: no \"sys_audit\" array and no audit_path, so priority changes cannot be read; add the "
@@ -89,10 +100,9 @@ def read_export(path: Path, cfg: Config) -> IncidentStream:
             )
         journals = group_journal(journal_rows or [], cfg)
         audits = group_audit(audit_rows or [])
+        users = Users(user_rows or [])
         for line, row in enumerate(incidents, start=1):
-            triple = map_row(label, line, row, cfg, journals, audits, stream)
-            if triple is not None:
-                yield triple
+            yield map_row(label, line, row, cfg, journals, audits, stream, users)
 
     return IncidentStream(label, make)
 

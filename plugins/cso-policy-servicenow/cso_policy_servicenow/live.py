@@ -4,8 +4,12 @@
 page by page, following the ``Link`` header's ``rel="next"`` (``X-Total-Count`` is the
 fallback when a response has no ``Link``); for each page of incidents, their
 ``sys_journal_field`` comments and ``sys_audit`` priority rows (``element_idIN`` /
-``documentkeyIN`` queries of at most ``ids_per_request`` sys_ids). HTTP 429 and 503 are
-retried after ``Retry-After`` (``sleep`` is injectable for tests).
+``documentkeyIN`` queries of at most ``ids_per_request`` sys_ids), and the ``sys_user`` rows of
+their callers, openers and comment authors (``sys_idIN`` / ``user_nameIN``). HTTP 429 and 503
+are retried after ``Retry-After`` up to ``max_retry_wait`` seconds (an hour by default:
+ServiceNow's rate limits are per hour), with a progress line on stderr while waiting; a
+longer wait stops the run with one line. ``sleep``, ``now`` and ``progress`` are injectable
+for tests.
 
 Credentials come from environment variables named in the options; they are only ever
 put in the ``Authorization`` header, never in a message, and redirects are refused so
@@ -17,24 +21,27 @@ from __future__ import annotations
 import base64
 import os
 import re
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import orjson
 
 from cso_policy import ConfigError
 
+from .mapping import Users, field
 from .options import NAME, Config
-from .stream import IncidentStream, group_audit, group_journal, map_row
+from .stream import IncidentStream, group_audit, group_journal, map_row, user_refs
 
 JOURNAL_FIELDS = "element_id,element,name,sys_created_on,sys_created_by"
 AUDIT_FIELDS = "documentkey,tablename,fieldname,oldvalue,newvalue,sys_created_on,record_checkpoint"
-MAX_BACKOFF = 300.0
+USER_FIELDS = "sys_id,user_name,company"
+MAX_BACKOFF = 300.0  # without Retry-After: 1, 2, 4... s, at most this
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^",;]+)"?')
 
 
@@ -90,8 +97,11 @@ def retry_after(value: str | None, now: Callable[[], datetime] | None = None) ->
 class Client:
     """GETs against one instance, with retries on 429/503 and no redirects."""
 
-    def __init__(self, cfg: Config, authorization: str, *, sleep: Callable[[float], None] | None = None):
+    def __init__(self, cfg: Config, authorization: str, *, sleep: Callable[[float], None] | None = None,
+                 now: Callable[[], datetime] | None = None, progress: Callable[[str], None] | None = None):
         self.cfg = cfg
+        self._now = now or (lambda: datetime.now(UTC))
+        self._progress = progress or _to_stderr
         self.base = cfg.base_url
         origin = urlsplit(self.base)
         self._origin = (origin.scheme, origin.netloc.lower())
@@ -119,8 +129,7 @@ class Client:
                 break
             except urllib.error.HTTPError as exc:
                 if exc.code in (429, 503) and attempt < self.cfg.max_retries:
-                    delay = retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-                    self._sleep(min(MAX_BACKOFF, delay if delay is not None else 2.0 ** attempt))
+                    self._wait(url, exc, attempt)
                     attempt += 1
                     continue
                 raise ConfigError(self._http_problem(url, exc)) from None
@@ -135,6 +144,22 @@ class Client:
         if not isinstance(doc, dict) or not isinstance(doc.get("result"), list):
             raise ConfigError(f"{NAME}: GET {_shown(url)}: expected a Table API response {{\"result\": [...]}}")
         return doc, headers
+
+    def _wait(self, url: str, exc: urllib.error.HTTPError, attempt: int) -> None:
+        """Wait out a 429/503: ``Retry-After`` (seconds or an HTTP date), else 1, 2, 4... s;
+        a wait over ``max_retry_wait`` stops the run with one line naming it."""
+        delay = retry_after(exc.headers.get("Retry-After") if exc.headers else None, self._now)
+        if delay is None:
+            delay = min(MAX_BACKOFF, 2.0 ** attempt)
+        until = (self._now() + timedelta(seconds=delay)).strftime("%H:%M UTC")
+        what = "rate limited" if exc.code == 429 else "service unavailable (HTTP 503)"
+        if delay > self.cfg.max_retry_wait:
+            raise ConfigError(
+                f"{NAME}: GET {_shown(url)}: {what}; the instance asks to wait {delay:.0f} s (until {until}), "
+                f"more than max_retry_wait = {self.cfg.max_retry_wait:g} s: run again later or raise max_retry_wait"
+            )
+        self._progress(f"{NAME}: {what}, waiting {delay:g} s (until {until})")
+        self._sleep(delay)
 
     def _http_problem(self, url: str, exc: urllib.error.HTTPError) -> str:
         detail = ""
@@ -190,6 +215,10 @@ class Client:
         return by_offset() if more else None
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _shown(url: str) -> str:
     """The URL as shown in messages: without its query (which can be long)."""
     parts = urlsplit(url)
@@ -208,9 +237,20 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def read_live(cfg: Config, *, sleep: Callable[[float], None] | None = None, environ=None) -> IncidentStream:
-    client = Client(cfg, auth_header(cfg, environ), sleep=sleep)
+def read_live(cfg: Config, *, sleep: Callable[[float], None] | None = None, environ=None,
+              now: Callable[[], datetime] | None = None, progress: Callable[[str], None] | None = None
+              ) -> IncidentStream:
+    client = Client(cfg, auth_header(cfg, environ), sleep=sleep, now=now, progress=progress)
     label = f"{NAME}:{cfg.base_url}/api/now/table/incident"
+    users = Users()
+    asked: set[tuple[str, str]] = set()  # (field, value) already looked up in sys_user
+
+    def fetch_users(name: str, values: set[str]) -> None:
+        wanted = sorted(v for v in values if (name, v) not in asked)
+        asked.update((name, v) for v in wanted)
+        for chunk in _chunks(wanted, cfg.ids_per_request):
+            for rows in client.pages("sys_user", f"{name}IN{','.join(chunk)}", USER_FIELDS):
+                users.add(rows)
 
     def make(stream: IncidentStream):
         line = 0
@@ -232,10 +272,12 @@ def read_live(cfg: Config, *, sleep: Callable[[float], None] | None = None, envi
                         audit_rows.extend(rows)
             journals = group_journal(journal_rows, cfg)
             audits = group_audit(audit_rows)
+            if cfg.reads_users and journals:
+                fetch_users("sys_id", user_refs(page))
+                fetch_users("user_name", {a for entries in journals.values() for _, e in entries
+                                          if (a := field(e, "sys_created_by")) is not None})
             for row in page:
                 line += 1
-                triple = map_row(label, line, row, cfg, journals, audits, stream)
-                if triple is not None:
-                    yield triple
+                yield map_row(label, line, row, cfg, journals, audits, stream, users)
 
     return IncidentStream(label, make)

@@ -9,7 +9,7 @@ mapped raises :class:`Unmappable` with a message naming the source field.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 
 from .options import Config
@@ -24,6 +24,27 @@ STATE_NAMES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", 
 
 class Unmappable(ValueError):
     """A row that cannot become a ticket record; the message names the field."""
+
+
+class Users:
+    """``sys_user`` rows (``sys_id``, ``user_name``, ``company``) by sys_id and by user_name:
+    what resolves an incident's ``caller_id`` / ``opened_by`` references and a journal
+    entry's ``sys_created_by`` (a user_name) to a person and their company."""
+
+    def __init__(self, rows: Iterable = ()):
+        self.by_id: dict[str, dict] = {}
+        self.by_name: dict[str, dict] = {}
+        self.add(rows)
+
+    def add(self, rows: Iterable) -> None:
+        for row in rows:
+            if not isinstance(row, dict):
+                continue
+            sys_id, name = field(row, "sys_id"), field(row, "user_name")
+            if sys_id is not None:
+                self.by_id[sys_id] = row
+            if name is not None:
+                self.by_name[name] = row
 
 
 # ------------------------------------------------------------------ values
@@ -138,14 +159,29 @@ def _checkpoint(row: dict) -> int:
     return int(value) if value is not None and value.isdigit() else 0
 
 
-def severities(row: dict, audits: list[tuple[int, dict]], cfg: Config) -> tuple[str, list[dict]]:
-    """The severity at opening and the later severity changes, from sys_audit priority rows.
+def _priority_key(value) -> str | None:
+    """A priority value as compared along a history: ``"1 - Critical"`` -> ``"1"``."""
+    raw = text(value)
+    if raw is None:
+        return None
+    m = _CHOICE_LABEL.match(raw)
+    return m.group(1) if m is not None else raw
+
+
+def severities(row: dict, audits: list[tuple[int, dict]], cfg: Config) -> tuple[str, list[dict], str | None]:
+    """The severity at opening, the later severity changes, from sys_audit priority rows, and
+    the reason the history is incomplete (else None).
 
     *audits* are ``(index, row)`` pairs (the index names the row in messages). The
     opening priority is the ``oldvalue`` of the first change; a first row with an empty
     ``oldvalue`` is the value set at insert (not a change). Without audit rows it is the
     incident's current ``priority``. A change between priorities of one severity
     (4 Low -> 5 Planning) is no severity change.
+
+    The rows must chain: each change's ``oldvalue`` is the previous ``newvalue``, and the last
+    ``newvalue`` is the incident's current ``priority``. A gap (rows missing from the export,
+    an audit history cut by retention) means the severity at some time is not known: the
+    reason says so, and the ticket is reported incomplete rather than measured on a guess.
     """
     changes = []
     for index, audit in audits:
@@ -153,40 +189,119 @@ def severities(row: dict, audits: list[tuple[int, dict]], cfg: Config) -> tuple[
         at = timestamp(audit.get("sys_created_on"), f"{where}.sys_created_on", cfg)
         changes.append((_instant(at), _checkpoint(audit), at, audit, where))
     changes.sort(key=lambda c: (c[0], c[1]))
+    gap = None
     if changes and field(changes[0][3], "oldvalue") is None:
         _, _, _, first, where = changes.pop(0)
         opening = severity_of(first.get("newvalue"), cfg, f"{where}.newvalue")
+        previous = _priority_key(first.get("newvalue"))
     elif changes:
         opening = severity_of(changes[0][3].get("oldvalue"), cfg, f"{changes[0][4]}.oldvalue")
+        previous = _priority_key(changes[0][3].get("oldvalue"))
     else:
         opening = severity_of(row.get("priority"), cfg, "priority")
+        previous = None
     current, out = opening, []
     for _, _, at, audit, where in changes:
+        old = _priority_key(audit.get("oldvalue"))
+        if gap is None and old != previous:
+            gap = (f"the sys_audit priority history has a gap: {where} changes priority from {old!r} at {at}, "
+                   f"but the row before left it at {previous!r}")
+        previous = _priority_key(audit.get("newvalue"))
         severity = severity_of(audit.get("newvalue"), cfg, f"{where}.newvalue")
         if severity != current:
             out.append({"at": at, "severity": severity})
             current = severity
-    return opening, out
+    now = _priority_key(row.get("priority"))
+    if gap is None and previous is not None and now is not None and now != previous:
+        gap = (f"the sys_audit priority history ends at priority {previous!r} but the incident's priority is "
+               f"{now!r}: a change is missing from the export")
+    return opening, out, gap
 
 
 # ------------------------------------------------------------------ clocks
 
 
-def comment_times(journals: list[tuple[int, dict]], cfg: Config, creator: str | None = None) -> list[str]:
-    """Creation times of the customer-visible journal entries (``comments``; ``work_notes``
-    are internal), oldest first, leaving out ``ignore_comment_authors`` and, with
-    ``ignore_creator_comments``, those of *creator* (the incident's ``sys_created_by``)."""
+def requester(row: dict, users: Users | None, cfg: Config) -> tuple[Callable[[str | None], bool], str | None]:
+    """Who is the customer on incident *row*: a predicate on a journal entry's
+    ``sys_created_by`` (a user_name) that is true for the customer's own entries, and the
+    reason it cannot be told (the caller is not among the ``sys_user`` rows), else None.
+
+    The customer is the caller (``caller_id``); the user who opened the incident
+    (``opened_by``) when there is no caller, when it is the caller, or when it belongs to the
+    customer's company (self-service, inbound email: the baseline inbound action opens the
+    incident as the sender and writes the email into ``comments``); and, with
+    ``customer_company_users``, every user of the customer's company (the caller's
+    ``company``, else the incident's). ``agent_users`` are never the customer;
+    ``ignore_comment_authors`` (and, with ``ignore_creator_comments``, the incident's
+    ``sys_created_by``) always are."""
+    ignored = set(cfg.ignore_comment_authors)
+    if cfg.ignore_creator_comments and field(row, "sys_created_by"):
+        ignored.add(field(row, "sys_created_by"))
+    names: set[str] = set()
+    companies: set[str] = set()
+    problem = None
+    if cfg.exclude_customer_comments:
+        users = users or Users()
+        caller_id, opener_id = field(row, "caller_id"), field(row, "opened_by")
+        caller = users.by_id.get(caller_id) if caller_id else None
+        opener = users.by_id.get(opener_id) if opener_id else None
+        if caller_id and caller is None:
+            problem = (f"caller_id {caller_id} is not among the sys_user rows, so the customer's own comments "
+                       "cannot be told from responses")
+        elif not caller_id and opener_id and opener is None:
+            problem = (f"opened_by {opener_id} (no caller_id) is not among the sys_user rows, so the customer's "
+                       "own comments cannot be told from responses")
+        for company in (field(caller, "company") if caller else None, field(row, "company")):
+            if company:
+                companies.add(company)
+        if caller is not None and field(caller, "user_name"):
+            names.add(field(caller, "user_name"))
+        if opener is not None and field(opener, "user_name"):
+            if not caller_id or opener_id == caller_id or field(opener, "company") in companies:
+                names.add(field(opener, "user_name"))
+        if not cfg.customer_company_users:
+            companies = set()
+
+    def is_customer(author: str | None) -> bool:
+        if author is None:
+            return False
+        if author in cfg.agent_users:
+            return False
+        if author in ignored or author in names:
+            return True
+        if companies and users is not None:
+            user = users.by_name.get(author)
+            return user is not None and field(user, "company") in companies
+        return False
+
+    return is_customer, problem
+
+
+def comment_times(journals: list[tuple[int, dict]], cfg: Config,
+                  is_customer: Callable[[str | None], bool] = lambda author: False) -> list[str]:
+    """Creation times of the customer-visible journal entries (``comment_elements``, default
+    ``comments``; ``work_notes`` are internal) written by someone other than the customer
+    (see :func:`requester`), oldest first."""
     found = []
     for index, entry in journals:
         if field(entry, "element") not in cfg.comment_elements:
             continue
-        author = field(entry, "sys_created_by")
-        if author in cfg.ignore_comment_authors or (cfg.ignore_creator_comments and author and author == creator):
+        if is_customer(field(entry, "sys_created_by")):
             continue
         at = timestamp(entry.get("sys_created_on"), f"sys_journal_field[{index}].sys_created_on", cfg)
         found.append((_instant(at), index, at))
     found.sort()
     return [at for _, _, at in found]
+
+
+def until(times: list[str], resolved_at: str | None) -> list[str]:
+    """The updates of a ticket: the entries up to its resolution. A comment after
+    ``resolved_at`` (a "thanks" between Resolved and Closed, a note on a closed incident) is
+    no periodic update of the resolved ticket."""
+    if resolved_at is None:
+        return times
+    end = _instant(resolved_at)
+    return [t for t in times if _instant(t) <= end]
 
 
 def first_response(row: dict, comments: list[str], cfg: Config) -> str | None:
@@ -257,9 +372,11 @@ def incident_id(row, cfg: Config) -> str | None:
     return field(row, cfg.id_field) or field(row, "sys_id")
 
 
-def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | None = None) -> dict:
-    """The ticket record of incident *row*; *journals* / *audits* are its ``(index, row)``
-    sys_journal_field and sys_audit (priority) rows."""
+def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | None = None,
+              users: Users | None = None) -> tuple[dict, str | None]:
+    """The ticket record of incident *row* and the reason it is incomplete (else None);
+    *journals* / *audits* are its ``(index, row)`` sys_journal_field and sys_audit (priority)
+    rows, *users* the ``sys_user`` rows that tell the customer's comments from responses."""
     if not isinstance(row, dict):
         raise Unmappable(f"expected an incident object, got {type(row).__name__}")
     key = incident_id(row, cfg)
@@ -273,8 +390,10 @@ def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | 
         opened_at = timestamp(row["sys_created_on"], "sys_created_on", cfg)
     else:
         raise Unmappable("opened_at is missing (and sys_created_on too): no opening time")
-    severity, changes = severities(row, (audits or []) if cfg.priority_history else [], cfg)
-    comments = comment_times(journals or [], cfg, field(row, "sys_created_by"))
+    severity, changes, gap = severities(row, (audits or []) if cfg.priority_history else [], cfg)
+    is_customer, unknown_customer = requester(row, users, cfg)
+    comments = comment_times(journals or [], cfg, is_customer)
+    resolved_at = resolved(row, cfg)
     record = {
         "kind": "ticket",
         "id": key,
@@ -283,8 +402,8 @@ def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | 
         "severity": severity,
         "opened_at": opened_at,
         "first_response_at": first_response(row, comments, cfg),
-        "updates": comments,
-        "resolved_at": resolved(row, cfg),
+        "updates": until(comments, resolved_at),
+        "resolved_at": resolved_at,
         "is_bug": flag(row, cfg.bug_field, cfg.bug_values),
         "rca_delivered_at": rca(row, cfg),
         "channel": channel(row, cfg),
@@ -295,4 +414,5 @@ def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | 
     subject = field(row, "short_description")
     if subject is not None:
         record["subject"] = subject
-    return record
+    incomplete = gap or (unknown_customer if journals else None)
+    return record, incomplete

@@ -64,6 +64,9 @@ OPTIONS: dict[str, tuple[object, object]] = {
     "comment_elements": ("list", ["comments"]),
     "ignore_comment_authors": ("list", []),
     "ignore_creator_comments": ("bool", False),
+    "exclude_customer_comments": ("bool", True),
+    "customer_company_users": ("bool", True),
+    "agent_users": ("list", []),
     # flags: a field (or several) and the values that set the flag
     "bug_field": ("fields", None),
     "bug_values": ("list", TRUE_VALUES),
@@ -82,6 +85,7 @@ OPTIONS: dict[str, tuple[object, object]] = {
     # export files
     "journal_path": ("str", None),
     "audit_path": ("str", None),
+    "user_path": ("str", None),
     # live API
     "base_url": ("url", None),
     "query": ("str", None),
@@ -92,6 +96,7 @@ OPTIONS: dict[str, tuple[object, object]] = {
     "page_size": ("int", 1000),
     "ids_per_request": ("int", 50),
     "max_retries": ("count", 5),
+    "max_retry_wait": ("number", 3600),
     "timeout": ("number", 60),
 }
 
@@ -116,6 +121,9 @@ class Config:
     comment_elements: tuple
     ignore_comment_authors: frozenset
     ignore_creator_comments: bool
+    exclude_customer_comments: bool
+    customer_company_users: bool
+    agent_users: frozenset
     bug_field: tuple
     bug_values: frozenset
     security_field: tuple
@@ -130,6 +138,7 @@ class Config:
     datetime_timezone: ZoneInfo
     journal_path: str | None
     audit_path: str | None
+    user_path: str | None
     base_url: str | None
     query: str | None
     user: str | None
@@ -139,12 +148,18 @@ class Config:
     page_size: int
     ids_per_request: int
     max_retries: int
+    max_retry_wait: float
     timeout: float
 
     @property
     def reads_journal(self) -> bool:
         """Whether sys_journal_field rows are needed (first response or updates from comments)."""
         return bool(self.comment_elements)
+
+    @property
+    def reads_users(self) -> bool:
+        """Whether sys_user rows are needed (to tell the customer's own comments from responses)."""
+        return self.reads_journal and self.exclude_customer_comments
 
 
 def check(options: dict, where: str = NAME) -> list[str]:
@@ -257,7 +272,7 @@ def parse(options: dict | None, *, live: bool) -> Config:
             if not options.get("base_url"):
                 problems.append(f"{NAME}: option base_url is required to read the live Table API "
                                 "(or give a path to an export file)")
-            for name in ("journal_path", "audit_path"):
+            for name in ("journal_path", "audit_path", "user_path"):
                 if name in options:
                     problems.append(f"{NAME}: option {name} is for export files; the live API reads the table")
     if problems:
@@ -266,7 +281,7 @@ def parse(options: dict | None, *, live: bool) -> Config:
     values["priority_map"] = DEFAULT_PRIORITY_MAP | (options.get("priority_map") or {})
     channels = DEFAULT_CHANNEL_MAP | (options.get("channel_map") or {})
     values["channel_map"] = {k.casefold(): v for k, v in channels.items()}
-    for name in ("resolved_states", "canceled_states", "ignore_comment_authors"):
+    for name in ("resolved_states", "canceled_states", "ignore_comment_authors", "agent_users"):
         values[name] = frozenset(values[name])
     for name in ("bug_values", "security_values", "tier2_values"):
         values[name] = frozenset(v.casefold() for v in values[name])
@@ -279,4 +294,5 @@ def parse(options: dict | None, *, live: bool) -> Config:
     if values["base_url"]:
         values["base_url"] = values["base_url"].rstrip("/")
     values["timeout"] = float(values["timeout"])
+    values["max_retry_wait"] = float(values["max_retry_wait"])
     return Config(**values)

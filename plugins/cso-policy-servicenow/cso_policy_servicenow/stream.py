@@ -8,17 +8,18 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from cso_policy import BadLine, RawRecord
+from cso_policy import BadLine, Incomplete, LeftOut, RawRecord
 
-from .mapping import Unmappable, field, incident_id, is_canceled, to_record
+from .mapping import Unmappable, Users, field, incident_id, is_canceled, to_record
 from .options import Config
 
 log = logging.getLogger("cso_policy_servicenow")
 
 
 class IncidentStream:
-    """The iterator ``read`` returns: the records, plus ``canceled`` (the ids of the canceled
-    incidents skipped with ``skip_canceled = true``), logged as a warning once the stream ends."""
+    """The iterator ``read`` returns: the records (a canceled incident left out with
+    ``skip_canceled = true`` is a ``LeftOut`` in its place, counted by the core), plus
+    ``canceled`` (their ids), logged as a warning once the stream ends."""
 
     def __init__(self, label: str, make: Callable[[IncidentStream], Iterable[RawRecord]]):
         self.label = label
@@ -79,17 +80,35 @@ def map_row(
     journals: dict,
     audits: dict,
     stream: IncidentStream,
-) -> RawRecord | None:
-    """The triple for one incident row; None for a canceled incident that is skipped."""
+    users: Users | None = None,
+) -> RawRecord:
+    """The triple for one incident row: a record, a ``BadLine`` (cannot be mapped), a
+    ``LeftOut`` (a canceled incident, with ``skip_canceled``) or an ``Incomplete`` (its
+    severity history or its customer cannot be known from the rows given)."""
     if not isinstance(row, dict):
         return file, line, BadLine(f"expected an incident object, got {type(row).__name__}")
     key = incident_id(row, cfg)
     if cfg.skip_canceled and is_canceled(row, cfg):
         stream.canceled.append(key or f"#{line}")
-        return None
+        return file, line, LeftOut("cancelled incident")
     sys_id = field(row, "sys_id") or ""
     try:
-        record = to_record(row, cfg, journals=journals.get(sys_id, []), audits=audits.get(sys_id, []))
+        record, incomplete = to_record(row, cfg, journals=journals.get(sys_id, []), audits=audits.get(sys_id, []),
+                                       users=users)
     except Unmappable as exc:
         return file, line, BadLine(f"incident {key}: {exc}" if key else str(exc))
+    if incomplete is not None:
+        return file, line, Incomplete(record, f"incident {key}: {incomplete}")
     return file, line, record
+
+
+def user_refs(rows) -> set[str]:
+    """The sys_ids of the users an incident row names as caller and opener."""
+    out = set()
+    for row in rows:
+        if isinstance(row, dict):
+            for name in ("caller_id", "opened_by"):
+                value = field(row, name)
+                if value is not None:
+                    out.add(value)
+    return out

@@ -81,7 +81,7 @@ class FakeInstance:
         self.queued: dict[str, list[Response]] = {}
         self.link_header = True
         self.url = httpserver.url_for("/").rstrip("/")
-        for table in ("incident", "sys_journal_field", "sys_audit"):
+        for table in ("incident", "sys_journal_field", "sys_audit", "sys_user"):
             httpserver.expect_request(f"/api/now/table/{table}", method="GET").respond_with_handler(
                 lambda request, table=table: self.handle(table, request)
             )
@@ -136,6 +136,7 @@ def instance(httpserver, export_doc) -> FakeInstance:
         "incident": export_doc["result"],
         "sys_journal_field": export_doc["sys_journal_field"],
         "sys_audit": export_doc["sys_audit"],
+        "sys_user": export_doc["sys_user"],
     })
 
 
@@ -148,3 +149,9 @@ def live_options(options, instance) -> dict:
 def bare_options(options, httpserver) -> dict:
     """Live options against the local server with no fake instance behind it (set your own handlers)."""
     return {**options, "base_url": httpserver.url_for("/").rstrip("/"), "page_size": 2}
+
+
+@pytest.fixture
+def make_instance(httpserver):
+    """A fake instance serving the tables given (``{table: rows}``)."""
+    return lambda tables: FakeInstance(httpserver, tables)

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 import cso_policy_servicenow as plugin
-from cso_policy import BadLine, ConfigError
+from cso_policy import BadLine, ConfigError, Incomplete, LeftOut
 from cso_policy.testing import structure_record
 
 def read_all(path, options):
@@ -48,9 +48,10 @@ def test_resolved_email_incident_maps_every_field(data_dir, options):
         "lob": "retail",
         "severity": "P2",
         "opened_at": "2026-02-03T14:00:00+00:00",
-        # the work note at 14:10 is internal; the first customer-visible comment is the response
+        # the work note at 14:10 is internal; the first customer-visible comment is the response;
+        # the caller's own "Any news?" at 15:00 (abel.tuter, the caller_id) is no update
         "first_response_at": "2026-02-03T14:40:00+00:00",
-        "updates": ["2026-02-03T14:40:00+00:00", "2026-02-03T15:00:00+00:00", "2026-02-03T18:00:00+00:00"],
+        "updates": ["2026-02-03T14:40:00+00:00", "2026-02-03T18:00:00+00:00"],
         "resolved_at": "2026-02-04T09:00:00+00:00",
         "is_bug": False,
         "rca_delivered_at": None,
@@ -92,12 +93,13 @@ def test_closed_incident_without_resolved_at_uses_closed_at_and_flags(data_dir, 
     assert record["severity"] == "P1" and record["severity_changes"] == []
 
 
-def test_canceled_incident_is_skipped_and_counted(data_dir, options, caplog):
+def test_canceled_incident_is_left_out_in_its_place(data_dir, options, caplog):
+    """A canceled incident (state 8) is a LeftOut at its place, for the core's accounting."""
     stream = plugin.read(data_dir / "incidents.json", options)
     with caplog.at_level(logging.WARNING, logger="cso_policy_servicenow"):
         triples = list(stream)
     assert "INC0010003" not in by_id(triples)
-    assert 3 not in {line for _, line, _ in triples}
+    assert [(line, obj) for _, line, obj in triples if isinstance(obj, LeftOut)] == [(3, LeftOut("cancelled incident"))]
     assert stream.canceled == ["INC0010003"]
     assert "skipped 1 canceled incident(s)" in caplog.text and "INC0010003" in caplog.text
 
@@ -130,7 +132,8 @@ def test_priority_and_channel_maps_fix_them(data_dir, options):
 
 def test_separate_journal_and_audit_files(data_dir, options):
     split = data_dir / "split"
-    opts = {**options, "journal_path": "sys_journal_field.json", "audit_path": "sys_audit.json"}
+    opts = {**options, "journal_path": "sys_journal_field.json", "audit_path": "sys_audit.json",
+            "user_path": "sys_user.json"}
     from_split = by_id(read_all(split / "incident.json", opts))
     embedded = by_id(read_all(data_dir / "incidents.json", options))
     assert list(from_split) == ["INC0010001", "INC0010002"]
@@ -232,11 +235,19 @@ def test_missing_journal_is_an_error_unless_declared(tmp_path, export_doc, optio
 
 
 def test_comment_authors_can_be_ignored(data_dir, options):
-    record = by_id(read_all(data_dir / "incidents.json", {**options, "ignore_comment_authors": ["abel.tuter"]}))
+    """``ignore_comment_authors`` / ``ignore_creator_comments`` still work, now on top of the
+    caller rule (and alone with ``exclude_customer_comments = false``)."""
+    counted = {**options, "exclude_customer_comments": False}
+    every = by_id(read_all(data_dir / "incidents.json", counted))
+    assert every["INC0010001"]["updates"] == [
+        "2026-02-03T14:40:00+00:00", "2026-02-03T15:00:00+00:00", "2026-02-03T18:00:00+00:00"]
+    record = by_id(read_all(data_dir / "incidents.json", {**counted, "ignore_comment_authors": ["abel.tuter"]}))
     assert record["INC0010001"]["updates"] == ["2026-02-03T14:40:00+00:00", "2026-02-03T18:00:00+00:00"]
     # abel.tuter created the incidents (self-service): the same with ignore_creator_comments
-    again = by_id(read_all(data_dir / "incidents.json", {**options, "ignore_creator_comments": True}))
+    again = by_id(read_all(data_dir / "incidents.json", {**counted, "ignore_creator_comments": True}))
     assert again["INC0010001"]["updates"] == record["INC0010001"]["updates"]
+    # the default (the caller's own comments are not responses) gives the same here
+    assert by_id(read_all(data_dir / "incidents.json", options))["INC0010001"]["updates"] == record["INC0010001"]["updates"]
 
 
 def test_rca_date_field_needs_a_time_zone(tmp_path, export_doc, options):

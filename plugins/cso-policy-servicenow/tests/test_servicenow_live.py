@@ -10,7 +10,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 import cso_policy_servicenow as plugin
-from cso_policy import BadLine, ConfigError
+from cso_policy import BadLine, ConfigError, LeftOut
 from cso_policy_servicenow import live
 from cso_policy_servicenow.options import parse
 
@@ -28,9 +28,9 @@ def test_live_read_gives_the_records_of_the_export(instance, live_options, optio
     exported = list(plugin.read(data_dir / "incidents.json", options))
     assert records_of(triples) == records_of(exported)
     label = f"servicenow:{instance.url}/api/now/table/incident"
-    # line = the running number in the API stream (the canceled INC0010003 is number 3)
-    assert [(file, line) for file, line, _ in triples] == [(label, 1), (label, 2), (label, 4), (label, 5), (label, 6)]
-    assert isinstance(triples[2][2], BadLine)
+    # line = the running number in the API stream (the canceled INC0010003, number 3, is left out)
+    assert [(file, line) for file, line, _ in triples] == [(label, n) for n in range(1, 7)]
+    assert isinstance(triples[2][2], LeftOut) and isinstance(triples[3][2], BadLine)
 
 
 def test_paging_follows_the_link_header(instance, live_options, credentials):
@@ -68,7 +68,7 @@ def test_query_option_and_id_chunks(instance, live_options, credentials, export_
 def test_without_link_header_pages_by_total_count(instance, live_options, credentials):
     instance.link_header = False
     triples = list(plugin.read(None, live_options))
-    assert len(triples) == 5
+    assert len(triples) == 6
     assert [r.args["sysparm_offset"] for r in instance.of("incident")] == ["0", "2", "4"]
 
 
@@ -79,7 +79,7 @@ def test_429_waits_for_retry_after(instance, live_options, credentials):
     waits = []
     triples = read_live(live_options, sleep=waits.append)
     assert waits == [7.0, 2.0]
-    assert len(triples) == 5
+    assert len(triples) == 6
 
 
 def test_429_without_retry_after_backs_off(instance, live_options, credentials):

@@ -4,7 +4,11 @@
   then ``?cursor=<after_cursor>`` until ``end_of_stream: true``;
 - metric events: ``GET /api/v2/incremental/ticket_metric_events?start_time=<unix>``, following
   ``next_page`` (or ``links.next`` while ``meta.has_more``) until ``end_of_stream: true``;
-- audits (``fetch_audits = true``): ``GET /api/v2/tickets/<id>/audits.json?include=users`` per ticket.
+- the severity history and comments (``history = "ticket_events"``, the default):
+  ``GET /api/v2/incremental/ticket_events?start_time=<unix>&include=comment_events``, following
+  ``next_page`` until ``end_of_stream: true``;
+- or (``history = "audits"``, or ``fetch_audits = true``):
+  ``GET /api/v2/tickets/<id>/audits.json?include=users`` per ticket.
 
 HTTP 429 (and 503 with Retry-After) waits ``Retry-After`` seconds and retries, up to
 ``max_retries`` times. Basic auth ``<email>/token:<token>``; the token is read from the
@@ -33,6 +37,7 @@ from .options import Config
 
 TICKETS = "/api/v2/incremental/tickets/cursor.json"
 METRIC_EVENTS = "/api/v2/incremental/ticket_metric_events"
+TICKET_EVENTS = "/api/v2/incremental/ticket_events"
 DEFAULT_RETRY_AFTER = 60.0
 
 
@@ -152,6 +157,10 @@ class Client:
     def metric_event_pages(self, start_time: int) -> Iterator[dict]:
         yield from self._follow(f"{self.base}{METRIC_EVENTS}?start_time={start_time}", "ticket_metric_events")
 
+    def ticket_event_pages(self, start_time: int) -> Iterator[dict]:
+        yield from self._follow(f"{self.base}{TICKET_EVENTS}?start_time={start_time}&include=comment_events",
+                                "ticket_events")
+
     def audit_pages(self, ticket_id) -> Iterator[dict]:
         tid = urllib.parse.quote(str(ticket_id), safe="")
         yield from self._follow(f"{self.base}/api/v2/tickets/{tid}/audits.json?include=users", "audits")
@@ -175,20 +184,31 @@ class Client:
 
 
 def load(cfg: Config, *, sleep=time.sleep, env=None) -> tuple[Dataset, str]:
-    """Fetch tickets created at or after start_time (with metric sets), their metric events and,
-    with fetch_audits, their audits; return the joined dataset and the source label."""
+    """Fetch tickets created at or after start_time (with metric sets), their metric events and
+    their history (the ticket event export, or each ticket's audits); return the joined
+    dataset and the source label. Tickets created before start_time are left out (LeftOut)."""
     client = Client(cfg, sleep=sleep, env=env)
     since = datetime.fromtimestamp(cfg.start_time, timezone.utc)
     ds = Dataset()
     for page in client.ticket_pages(cfg.start_time):
-        kept = [t for t in page.get("tickets") or [] if _created_since(t, since)]
+        kept = []
+        for t in page.get("tickets") or []:
+            if _created_since(t, since):
+                kept.append(t)
+            else:
+                ds.left_out.append((0, f"zendesk ticket {t.get('id')}: created {t.get('created_at')}, before start_time "
+                                       f"{since.isoformat()} (an older ticket updated since)"))
         ds.add_page({**page, "tickets": kept})
     if ds.tickets:
         ds.has_events = True
         for page in client.metric_event_pages(cfg.start_time):
             for event in page.get("ticket_metric_events") or []:
                 ds.add_event(event)
-    if cfg.fetch_audits:
+    if ds.tickets and cfg.history == "ticket_events":
+        ds.has_comments = True
+        for page in client.ticket_event_pages(cfg.start_time):
+            ds.add_page({"ticket_events": page.get("ticket_events") or []})
+    if cfg.history == "audits":
         ds.has_comments = True
         for _, ticket in ds.latest_tickets():
             if isinstance(ticket, dict) and ticket.get("id") is not None:

@@ -15,7 +15,8 @@ from cso_policy import BadLine
 
 from .mapping import Dataset, _kind
 
-PAGE_KEYS = ("tickets", "ticket_metric_events", "metric_sets", "ticket_metrics", "audits", "comments", "users")
+PAGE_KEYS = ("tickets", "ticket_metric_events", "metric_sets", "ticket_metrics", "audits", "comments", "users",
+             "ticket_events")
 
 
 def load(path: Path) -> tuple[Dataset, list[BadLine]]:

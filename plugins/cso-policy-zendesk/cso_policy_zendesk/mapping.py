@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from cso_policy import BadLine
+from cso_policy import BadLine, Incomplete, LeftOut
 
 from .options import VIA_IDS, Config
 
@@ -21,6 +21,10 @@ UTC = timezone.utc
 SOLVED = ("solved", "closed")
 AGENT_ROLES = ("agent", "admin")
 COMMENT_EVENTS = ("Comment", "VoiceComment")
+# keys of a ticket event's child event that are not a ticket field
+TICKET_EVENT_KEYS = frozenset({"id", "via", "via_reference_id", "event_type", "type", "previous_value", "comment_present",
+                               "comment_public", "created_at", "timestamp", "author_id", "public", "body",
+                               "html_body", "plain_body", "attachments", "audit_id", "system", "metadata"})
 RCA_NOON = time(12, 0)  # a date-only RCA value: noon in `timezone` (see README)
 
 
@@ -36,7 +40,10 @@ class Dataset:
     roles: dict[str, str] = field(default_factory=dict)
     has_events: bool = False  # a ticket_metric_events array was given at all
     has_comments: bool = False  # audits or comments were given at all
+    history: set[str] = field(default_factory=set)  # tickets whose whole field history is given
+    left_out: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), e.g. before start_time
     count: int = 0  # tickets seen, duplicates included
+    comment_tickets: set[str] = field(default_factory=set)  # tickets with comments in their ticket events
 
     def add_page(self, page: dict) -> None:
         """Take one page ({"tickets": [...], "ticket_metric_events": [...], ...})."""
@@ -55,6 +62,11 @@ class Dataset:
             for audit in _list(page.get("audits")):
                 if isinstance(audit, dict) and audit.get("ticket_id") is not None:
                     self.audits.setdefault(str(audit["ticket_id"]), []).append(audit)
+                    self.history.add(str(audit["ticket_id"]))  # the Ticket Audits API lists every audit
+        if "ticket_events" in page:
+            self.has_comments = True
+            for event in _list(page.get("ticket_events")):
+                self.add_ticket_event(event)
         if "comments" in page:
             self.has_comments = True
             for comment in _list(page.get("comments")):
@@ -87,9 +99,48 @@ class Dataset:
             if isinstance(ticket.get("audits"), list):
                 self.has_comments = True
                 self.audits.setdefault(key, []).extend(a for a in ticket["audits"] if isinstance(a, dict))
+                self.history.add(key)
             if isinstance(ticket.get("comments"), list):
                 self.has_comments = True
                 self.comments.setdefault(key, []).extend(c for c in ticket["comments"] if isinstance(c, dict))
+
+    def add_ticket_event(self, event) -> None:
+        """One item of the incremental ticket event export (``GET /api/v2/incremental/ticket_events``):
+        ``{"ticket_id", "created_at"/"timestamp", "updater_id", "via", "event_type", "child_events": [...]}``.
+        It is kept as an audit: child events ``Create``/``Change`` name the field by their key
+        (``{"priority": "urgent", "previous_value": "normal", "event_type": "Change"}``);
+        ``Comment`` children (the ``comment_events`` sideload) carry ``public`` and ``author_id``."""
+        if not isinstance(event, dict) or event.get("ticket_id") is None:
+            return
+        key = str(event["ticket_id"])
+        created = event.get("created_at")
+        if not created and isinstance(event.get("timestamp"), (int, float)) and not isinstance(event.get("timestamp"), bool):
+            created = datetime.fromtimestamp(event["timestamp"], UTC).isoformat()
+        children = []
+        for child in _list(event.get("child_events")):
+            if not isinstance(child, dict):
+                continue
+            kind = child.get("event_type") or child.get("type")
+            if kind in COMMENT_EVENTS:
+                children.append({**child, "type": kind, "author_id": child.get("author_id", event.get("updater_id")),
+                                 "public": child.get("public", child.get("comment_public"))})
+                self.comment_tickets.add(key)
+            elif kind in ("Create", "Change"):
+                for name, value in child.items():
+                    if name in TICKET_EVENT_KEYS:
+                        continue
+                    if name == "custom_ticket_fields" and isinstance(value, dict):
+                        for fid, fvalue in value.items():
+                            children.append({"type": kind, "field_name": str(fid), "value": fvalue,
+                                             "previous_value": child.get("previous_value")})
+                        continue
+                    children.append({"type": kind, "field_name": name, "value": value,
+                                     "previous_value": child.get("previous_value")})
+        self.audits.setdefault(key, []).append(
+            {"ticket_id": event["ticket_id"], "created_at": created, "author_id": event.get("updater_id"),
+             "events": children, "from_ticket_events": True})
+        if any(c["type"] == "Create" for c in children):
+            self.history.add(key)  # the stream covers the ticket's creation: its whole history follows
 
     def add_event(self, event) -> None:
         if isinstance(event, dict) and event.get("ticket_id") is not None:
@@ -115,23 +166,42 @@ class Unmappable(Exception):
     """One ticket cannot be mapped; the message names the Zendesk field."""
 
 
-def records(ds: Dataset, cfg: Config, file: str) -> Iterator[tuple[str, int, dict | BadLine]]:
+def records(ds: Dataset, cfg: Config, file: str) -> Iterator[tuple[str, int, dict | BadLine | LeftOut | Incomplete]]:
+    for line, reason in ds.left_out:
+        yield file, line, LeftOut(reason)
     for line, ticket in ds.latest_tickets():
         if isinstance(ticket, BadLine):
             yield file, line, ticket
             continue
         if cfg.organization_ids is not None and str(ticket.get("organization_id")) not in cfg.organization_ids:
-            continue  # another customer's ticket: not a record of this contract
+            # another customer's ticket: not a record of this contract
+            yield file, line, LeftOut(
+                f"zendesk ticket {ticket.get('id')}: organization_id {ticket.get('organization_id')} is not in organization_ids")
+            continue
         if ticket.get("status") == "deleted":
             if cfg.deleted == "error":
                 yield file, line, BadLine(f"zendesk ticket {ticket.get('id')}: status: the ticket was deleted")
+            else:
+                yield file, line, LeftOut(f"zendesk ticket {ticket.get('id')}: deleted (status deleted: spam or removed)")
             continue
         try:
             obj = ticket_record(ticket, ds, cfg)
         except Unmappable as exc:
             yield file, line, BadLine(f"zendesk ticket {ticket.get('id', '?')}: {exc}")
             continue
+        except HistoryUnknown as exc:
+            yield file, line, Incomplete(exc.record, f"zendesk ticket {ticket.get('id', '?')}: {exc.reason}")
+            continue
         yield file, line, obj
+
+
+class HistoryUnknown(Exception):
+    """The severity at opening cannot be known: the record is Incomplete."""
+
+    def __init__(self, record: dict, reason: str):
+        super().__init__(reason)
+        self.record = record
+        self.reason = reason
 
 
 def ticket_record(ticket: dict, ds: Dataset, cfg: Config) -> dict:
@@ -142,6 +212,7 @@ def ticket_record(ticket: dict, ds: Dataset, cfg: Config) -> dict:
     opened = parse_ts(ticket.get("created_at"), "created_at")
     fields = _custom_fields(ticket)
 
+    history_known = key in ds.history or _never_updated(ticket, opened)
     severity, changes = _severities(ticket, ds.audits.get(key, []), fields, cfg, opened)
     channel = _channel(ticket, cfg)
     lob = _lob(ticket, fields, cfg)
@@ -156,15 +227,19 @@ def ticket_record(ticket: dict, ds: Dataset, cfg: Config) -> dict:
         if e.get("type") == "fulfill" and e.get("metric") in cfg.update_metrics
         and not (e.get("metric") == "reply_time" and e.get("instance_id") == 1)
     )
-    has_comment_data = key in ds.audits or key in ds.comments
+    has_comment_data = _has_comment_data(ds, key)
     agent_comments = _agent_comments(ticket, ds, key, opened) if has_comment_data else []
     if first_response is None and agent_comments:
         first_response = agent_comments[0]
     use_comments = cfg.updates_from == "comments" or (cfg.updates_from == "auto" and has_comment_data)
     updates = agent_comments if use_comments else metric_updates
-    updates = [t for t in updates if t != first_response]
 
     resolved = _resolved(ticket, ds.metric_sets.get(key), events)
+    # Updates are the agent's public replies from the first response to the resolution: the
+    # first response is not repeated, and a reply after the (last) solve, a closing note or a
+    # follow-up on a solved ticket, is no periodic update of the resolved ticket. A reopened
+    # ticket that is open again has no resolution yet, so all its replies count.
+    updates = [t for t in updates if t != first_response and (resolved is None or t <= resolved)]
     tags = _tags(ticket)
 
     record = {
@@ -187,7 +262,36 @@ def ticket_record(ticket: dict, ds: Dataset, cfg: Config) -> dict:
     subject = ticket.get("subject") or ticket.get("raw_subject")
     if isinstance(subject, str) and subject:
         record["subject"] = subject
+    if not history_known:
+        what = "priority" if cfg.severity_field is None else f"custom field {cfg.severity_field} (severity_field)"
+        partial = {k: v for k, v in record.items() if k not in ("severity", "severity_changes")}
+        raise HistoryUnknown(
+            partial,
+            f"severity at opening unknown: the export has no audits or ticket events for this ticket, and it was "
+            f"updated after it was opened (updated_at {ticket.get('updated_at')}), so its {what} may have changed "
+            f"(it is {severity_value(ticket, fields, cfg)!r} now); export its audits or the ticket event export",
+        )
     return record
+
+
+def severity_value(ticket: dict, fields: dict, cfg: Config):
+    return ticket.get("priority") if cfg.severity_field is None else fields.get(cfg.severity_field)
+
+
+def _never_updated(ticket: dict, opened: datetime) -> bool:
+    """A ticket never updated since it was created still has the priority it was opened with."""
+    try:
+        return parse_ts(ticket.get("updated_at"), "updated_at") <= opened
+    except Unmappable:
+        return False
+
+
+def _has_comment_data(ds: Dataset, key: str) -> bool:
+    """Comments of this ticket are given: comments, Ticket Audits, or ticket events with their
+    comment events (the ticket event export without the comment_events sideload has none)."""
+    if key in ds.comments or key in ds.comment_tickets:
+        return True
+    return any(not a.get("from_ticket_events") for a in ds.audits.get(key, []))
 
 
 # ------------------------------------------------------------------ fields

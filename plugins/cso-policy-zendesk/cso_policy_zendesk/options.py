@@ -23,24 +23,59 @@ CHANNELS = ("web", "chat", "phone", "messaging", "email")
 # Zendesk priority -> ticket severity (the defaults follow Zendesk's priority names).
 DEFAULT_SEVERITY_MAP = {"urgent": "P1", "high": "P2", "normal": "P3", "low": "P3"}
 
-# Zendesk via.channel ("ticket created by" value, or a via type) -> ticket channel.
-# Anything else (api, rule, closed_ticket, twitter, facebook, any_channel, ...) is a
+# Zendesk via.channel (a via type, see Zendesk's "Via types reference") -> ticket channel.
+# Every via type by which a *customer* opens a ticket is mapped; what is left (rule,
+# closed_ticket, merge, linked_problem, side_conversation, ...: tickets made by Zendesk
+# itself or by an agent's action) says nothing about how the customer came in and stays a
 # BadLine until mapped with channel_map (a "*" key maps every other value).
 DEFAULT_CHANNEL_MAP = {
+    # written requests through a form, a widget or an app, answered asynchronously: web
     "web": "web",
-    "web_form": "web",
-    "web_widget": "web",
+    "web_form": "web",          # via id 0: "Submit a request" / the agent interface
+    "web_widget": "web",        # the Web Widget (Classic) contact form
     "help_center": "web",
-    "mobile_sdk": "web",
+    "dropbox": "web",           # via id 17: feedback tab
+    "batch": "web",             # via id 20
+    "mobile_sdk": "web",        # the Support SDK in the customer's mobile app (a request form)
+    "mobile": "web",            # the Zendesk mobile apps
+    "iphone": "web",            # via id 15: the old iPhone app
+    "api": "web",               # a ticket created through the REST API (the customer's own form or integration)
+    "web_service": "web",       # via id 5, omnichannel routing "api": the same as api
+    # email
     "email": "email",
-    "mail": "email",
-    "chat": "chat",
+    "mail": "email",            # via id 4
+    # live chat
+    "chat": "chat",             # via id 29: Zendesk Chat
+    "chat_transcript": "chat",
+    # phone
     "voice": "phone",
-    "voicemail": "phone",
-    "phone_call_inbound": "phone",
-    "phone_call_outbound": "phone",
+    "voicemail": "phone",       # via id 33
+    "phone_call_inbound": "phone",   # via id 34
+    "phone_call_outbound": "phone",  # via id 35
+    "api_voicemail": "phone",        # Talk Partner Edition
+    "api_phone_call_inbound": "phone",
+    "api_phone_call_outbound": "phone",
+    # messaging: Zendesk messaging (Web Widget, mobile SDKs), SMS and the social messaging channels
     "native_messaging": "messaging",
     "messaging": "messaging",
+    "sms": "messaging",
+    "text": "messaging",
+    "whatsapp": "messaging",
+    "facebook": "messaging",
+    "facebook_message": "messaging",
+    "facebook_post": "messaging",
+    "instagram_dm": "messaging",
+    "twitter": "messaging",
+    "twitter_dm": "messaging",
+    "twitter_favorite": "messaging",
+    "line": "messaging",
+    "wechat": "messaging",
+    "viber": "messaging",
+    "telegram": "messaging",
+    "kakaotalk": "messaging",
+    "google_rcs": "messaging",
+    "apple_business_chat": "messaging",
+    "any_channel": "messaging",  # Channel framework integrations (social sources)
 }
 
 # Numeric via ids (the API may give "channel": 4) -> via type, for the unambiguous ones.
@@ -49,8 +84,9 @@ VIA_IDS = {
     4: "mail",
     5: "web_service",
     8: "rule",
-    17: "web",  # feedback tab
-    20: "web",  # batch
+    15: "iphone",
+    17: "dropbox",  # feedback tab
+    20: "batch",
     27: "closed_ticket",
     29: "chat",
     33: "voicemail",
@@ -60,6 +96,7 @@ VIA_IDS = {
 
 LOB_FROM = ("tags", "custom_field", "brand_id", "organization_id", "group_id")
 UPDATES_FROM = ("auto", "metric_events", "comments")
+HISTORY = ("ticket_events", "audits", "none")
 UPDATE_METRICS = ("periodic_update_time", "pausable_update_time", "reply_time")
 
 # Every option the source knows; value: the option's kind, for the messages.
@@ -101,6 +138,7 @@ KNOWN = {
     "token_env": "an environment variable name",
     "start_time": "a unix time, a date or an ISO 8601 timestamp",
     "fetch_audits": "true or false",
+    "history": f"one of {', '.join(HISTORY)}",
     "max_retries": "a non-negative integer",
     "timeout": "a positive number of seconds",
 }
@@ -140,7 +178,7 @@ class Config:
     rca_tag_prefix: str | None = None
     tz: ZoneInfo = ZoneInfo("UTC")
     updates_from: str = "auto"
-    update_metrics: tuple[str, ...] = ("periodic_update_time", "pausable_update_time")
+    update_metrics: tuple[str, ...] = ("reply_time", "periodic_update_time", "pausable_update_time")
     deleted: str = "skip"
     require_metric_events: bool = True
     # live API
@@ -149,7 +187,7 @@ class Config:
     email_env: str = "ZENDESK_EMAIL"
     token_env: str = "ZENDESK_API_TOKEN"
     start_time: int | None = None
-    fetch_audits: bool = False
+    history: str = "ticket_events"
     max_retries: int = 5
     timeout: float = 60.0
 
@@ -314,8 +352,15 @@ def parse(options: dict, *, partial: bool = False, live: bool = False) -> Config
         kw["start_time"] = _start_time(o["start_time"], tz)
     elif live and not partial:
         raise OptionError("start_time: required to read the live API (the earliest ticket creation time to read)")
-    if "fetch_audits" in o:
-        kw["fetch_audits"] = _bool(o["fetch_audits"], "fetch_audits")
+    if "history" in o:
+        if o["history"] not in HISTORY:
+            raise OptionError(f"history: expected one of {', '.join(HISTORY)}, got {o['history']!r}")
+        kw["history"] = o["history"]
+    if "fetch_audits" in o:  # the older switch: true is history = "audits"
+        if _bool(o["fetch_audits"], "fetch_audits"):
+            if o.get("history", "audits") != "audits":
+                raise OptionError(f"fetch_audits: true contradicts history = {o['history']!r}; give history only")
+            kw["history"] = "audits"
     if "max_retries" in o:
         v = o["max_retries"]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:

@@ -82,7 +82,7 @@ def ticket():
             "id": id,
             "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
             "created_at": "2026-03-02T14:00:00Z",
-            "updated_at": "2026-03-02T15:00:00Z",
+            "updated_at": "2026-03-02T14:00:00Z",  # never updated: its priority is the opening one
             "type": "incident",
             "subject": f"ticket {id}",
             "priority": "normal",

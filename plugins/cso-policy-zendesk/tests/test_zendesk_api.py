@@ -19,6 +19,7 @@ EMAIL = "audit@acme.example"
 START = 1772323200  # 2026-03-01T00:00:00Z
 TICKETS = "/api/v2/incremental/tickets/cursor.json"
 EVENTS = "/api/v2/incremental/ticket_metric_events"
+TICKET_EVENTS = "/api/v2/incremental/ticket_events"
 AUTH = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
 
 
@@ -90,7 +91,22 @@ def serve_export(httpserver, ticket, *, rate_limit: bool = True):
         "next_page": f"{base}{EVENTS}.json?start_time=1772531000",
         "count": 3, "end_time": 1772531000, "end_of_stream": True,
     }
+    # the incremental ticket event export (without comments here): each ticket's Create events
+    history = {
+        "ticket_events": [
+            {"id": 71, "ticket_id": 2, "timestamp": 1772460000, "created_at": "2026-03-02T14:00:00Z", "updater_id": 9001,
+             "via": "Web form", "event_type": "Audit", "merged_ticket_ids": [], "child_events": [
+                 {"id": 711, "via": "Web form", "via_reference_id": None, "priority": "urgent", "event_type": "Create"}]},
+            {"id": 72, "ticket_id": 3, "timestamp": 1772528400, "created_at": "2026-03-03T09:00:00Z", "updater_id": 9001,
+             "via": "Voice", "event_type": "Audit", "merged_ticket_ids": [], "child_events": [
+                 {"id": 721, "via": "Voice", "via_reference_id": None, "priority": "high", "event_type": "Create"}]},
+        ],
+        "next_page": f"{base}{TICKET_EVENTS}.json?start_time=1772528400", "count": 2, "end_time": 1772528400,
+        "end_of_stream": True,
+    }
     auth = {"Authorization": AUTH}
+    httpserver.expect_request(TICKET_EVENTS, query_string={"start_time": str(START), "include": "comment_events"},
+                              headers=auth).respond_with_json(history)
     httpserver.expect_request(TICKETS, query_string={"start_time": str(START), "include": "metric_sets"},
                               headers=auth).respond_with_json(page1)
     cursor_q = {"cursor": page1["after_cursor"], "include": "metric_sets"}
@@ -118,7 +134,7 @@ def test_pages_are_followed_and_a_429_waits_retry_after(httpserver, ticket, live
         "P2", "phone", "2026-03-03T09:40:00+00:00", None)
     label = f"zendesk:{options['url']}{TICKETS}"
     # running numbers of the tickets read (1: ticket 2's first copy, replaced by its later one)
-    assert [(f, n, o["id"]) for f, n, o in out] == [(label, 2, "3"), (label, 3, "2")]
+    assert [(f, n, o["id"]) for f, n, o in out if isinstance(o, dict)] == [(label, 2, "3"), (label, 3, "2")]
     httpserver.check_assertions()
 
 
@@ -126,19 +142,19 @@ def test_requests_carry_basic_auth_with_the_api_token(httpserver, ticket, live, 
     serve_export(httpserver, ticket, rate_limit=False)
     live(options)
     assert all(req.headers.get("Authorization") == AUTH for req, _ in httpserver.log)
-    assert len(httpserver.log) == 4
+    assert len(httpserver.log) == 5  # 2 ticket pages, 2 metric event pages, 1 ticket event page
 
 
 def test_email_option_instead_of_email_env(httpserver, ticket, live, options):
     serve_export(httpserver, ticket, rate_limit=False)
     out = live({**options, "email": EMAIL}, env={"ZENDESK_API_TOKEN": TOKEN})
-    assert len(out) == 2
+    assert len([o for _, _, o in out if isinstance(o, dict)]) == 2
 
 
 def test_custom_token_env_name(httpserver, ticket, live, options):
     serve_export(httpserver, ticket, rate_limit=False)
     out = live({**options, "token_env": "ACME_ZD_TOKEN"}, env={"ACME_ZD_TOKEN": TOKEN, "ZENDESK_EMAIL": EMAIL})
-    assert len(out) == 2
+    assert len([o for _, _, o in out if isinstance(o, dict)]) == 2
 
 
 def test_rate_limit_that_never_ends_stops_after_max_retries(httpserver, live, options, sleeps):
@@ -183,6 +199,7 @@ def test_the_credential_never_appears_in_errors_or_output(httpserver, live, opti
     bad = _ticket(ticket, 5, "2026-03-05T00:00:00Z", priority="blocker")
     httpserver.expect_request(TICKETS).respond_with_json({"tickets": [bad], "end_of_stream": True})
     httpserver.expect_request(EVENTS).respond_with_json({"ticket_metric_events": [], "end_of_stream": True})
+    httpserver.expect_request(TICKET_EVENTS).respond_with_json({"ticket_events": [], "end_of_stream": True})
     out = live(options)
     assert len(out) == 1 and "blocker" in out[0][2].reason
     captured = capsys.readouterr()

@@ -20,7 +20,7 @@ def fixture_records(read_all, data_dir, base_options):
 
 def test_every_record_has_the_spec_keys_kind_first(fixture_records):
     records = [obj for _, _, obj in fixture_records if isinstance(obj, dict)]
-    assert len(records) == 4
+    assert len(records) == 5  # 101, 102, 103, 106 (via api: web by default), 107
     for r in records:
         assert list(r) == KEYS
 
@@ -73,11 +73,10 @@ def test_duplicate_ticket_keeps_the_latest_version_and_deleted_reply_is_ignored(
 
 
 def test_unmapped_rows_are_bad_lines_naming_the_field(fixture_records, bad_lines):
+    # (ticket 106, via api, was a BadLine before api had a default channel: it is web now)
     assert bad_lines(fixture_records) == [
         (4, "zendesk ticket 104: priority: 'critical' has no severity; add it to severity_map "
             "(mapped: high, low, normal, urgent)"),
-        (6, "zendesk ticket 106: via.channel: 'api' is not mapped to a support channel; add it to "
-            "channel_map (web, chat, phone, messaging or email)"),
     ]
 
 
@@ -108,6 +107,7 @@ def test_json_lines_of_pages_and_arrays_of_pages(read_all, data_dir, base_option
         {"tickets": tickets[4:], "metric_sets": doc["metric_sets"], "audits": doc["audits"], "end_of_stream": True},
         {"ticket_metric_events": events[:10], "next_page": "https://acme.zendesk.com/...", "count": 10},
         {"ticket_metric_events": events[10:], "count": len(events) - 10, "end_of_stream": True},
+        {"ticket_events": doc["ticket_events"], "count": len(doc["ticket_events"]), "end_of_stream": True},
     ]
     expected = by_id(read_all(data_dir / "export.json", base_options))
     assert by_id(read_all(write_export(pages), base_options)) == expected
@@ -166,7 +166,7 @@ def test_missing_priority_option_and_numeric_via_ids(read_all, write_export, tic
 
 
 def test_catch_all_channel(read_all, write_export, ticket, by_id):
-    t = ticket(1, via={"channel": "twitter", "source": {}})
+    t = ticket(1, via={"channel": "rule", "source": {}})
     out = read_all(write_export([{"tickets": [t], "ticket_metric_events": []}]),
                    {"contract": "C", "lob": "a", "channel_map": {"*": "web"}})
     assert by_id(out)["1"]["channel"] == "web"
@@ -193,7 +193,7 @@ def test_line_of_business_value_outside_the_map(read_all, write_export, ticket):
 
 def test_organization_filter_reads_only_this_customers_tickets(read_all, data_dir, base_options, by_id):
     out = read_all(data_dir / "export.json", {**base_options, "organization_ids": [777]})
-    assert [obj["id"] for _, _, obj in out] == ["107"]
+    assert [obj["id"] for _, _, obj in out if isinstance(obj, dict)] == ["107"]
 
 
 def test_flags_from_fields_values_and_types(read_all, write_export, ticket, by_id):
