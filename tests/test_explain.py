@@ -66,7 +66,7 @@ def assert_worked_overage(text: str, title: str) -> None:
     assert "    overage rate USD 240.00/h agreed in SOW-114\n" in text
     assert "  finding: w12 at " in text and "records.jsonl:12: " in text
     # the 12 contributing records with the running total 10, 20, ..., 120
-    assert "  contributing work records (p1, 2026-Q1), in the order read:\n" in text
+    assert "  contributing work records (p1, 2026-Q1), in date order:\n" in text
     rows = [m.groups() for m in map(ROW.match, lines) if m]
     assert [r[1] for r in rows] == IDS
     assert [r[0] for r in rows] == [r["date"] for r in RECORDS]
@@ -196,3 +196,14 @@ def test_explain_duplicate_charge_lists_the_lines_billing_it(runner, make_worksp
 
 def rows_text(lines: list[str], record_id: str) -> str:
     return next(line for line in lines if line.startswith("    2026-") and line.split()[1] == record_id)
+
+
+def test_explain_counts_what_the_audit_counted_a_repeated_record_once(runner, make_workspace):
+    # w05 exported twice: the audit counts it once (input.duplicate_record), and so does the
+    # explanation: still 12 rows, 120 h, w12 crossing 113 h
+    root = make_workspace([make_contract()], RECORDS + [RECORDS[4]])
+    result = runner.invoke(main, ["explain", "entitlement.quarterly_hours", str(root), "--as-of", AS_OF])
+    text = sections(result.stdout)["entitlement.quarterly_hours"]
+    rows = [m.groups() for m in map(ROW.match, text.splitlines()) if m]
+    assert [r[1] for r in rows] == IDS
+    assert "  computed: 120 h - 113 h = 7 h over" in text

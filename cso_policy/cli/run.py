@@ -12,7 +12,7 @@ from attrs import frozen
 
 from ..core.context import ContractView
 from ..core.explain import ExplainContext
-from ..core.pipeline import Catalogue, audit, make_report, record_streams
+from ..core.pipeline import Catalogue, audit, make_report, record_inputs
 from ..domains.waivers import apply_waivers, load_waivers
 from ..inputs.workspace import RecordInput, load_contracts, load_workspace
 from ..reports import Report
@@ -78,7 +78,7 @@ def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ig
                            if f.rule in selected]
     if baseline_path is not None:
         report.findings = new_since(report.findings, load_baseline(baseline_path))
-    context = ExplainContext(cat, views, lambda: record_streams(cat, inputs, record_base, options))
+    context = ExplainContext(cat, views, lambda: record_inputs(cat, inputs, record_base, options))
     return Run(report, cat, views, context)
 
 

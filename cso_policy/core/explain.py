@@ -9,7 +9,7 @@ from typing import TextIO
 
 from attrs import define
 
-from ..inputs.sources import BadLine
+from ..inputs.ingest import Ingest, Input
 from .context import ContractView
 from .convert import StructureError, record_structurer
 from .model import Finding, Record
@@ -24,26 +24,25 @@ class ExplainContext:
 
     catalogue: Catalogue
     views: dict[str, ContractView]
-    restream: Callable[[], list[Iterator]]
+    inputs: Callable[[], list[Input]]
 
     @property
     def rules(self) -> dict[str, Rule]:
         return {r.id: r for r in self.catalogue.rules}
 
     def records(self, kind: str | None = None, contract: str | None = None) -> Iterator[Record]:
-        """The run's records that structure cleanly, file by file in the order read; only those of
-        *kind* and *contract* when given."""
+        """The run's records as the audit saw them: in date order (ties by id), each identity
+        once, only those that structure cleanly; only those of *kind* and *contract* when given."""
         structure = record_structurer({name: e.kind.cls for name, e in self.catalogue.kinds.items()})
-        for stream in self.restream():
-            for _, _, obj in stream:
-                if type(obj) is BadLine or not isinstance(obj, dict):
-                    continue
-                if (kind is not None and obj.get("kind") != kind) or (contract is not None and obj.get("contract") != contract):
-                    continue
-                try:
-                    yield structure(obj)
-                except StructureError:
-                    continue
+        for _, _, obj, _ in Ingest(self.inputs(), self.catalogue.kinds.day).records():
+            if type(obj) is not dict:  # a line that could not be read, a repeat, one left out
+                continue
+            if (kind is not None and obj.get("kind") != kind) or (contract is not None and obj.get("contract") != contract):
+                continue
+            try:
+                yield structure(obj)
+            except StructureError:
+                continue
 
 
 def matching(findings: Iterable[Finding], target: str) -> list[Finding]:

@@ -201,13 +201,6 @@ def _lazy(read) -> Iterator[RawRecord]:
     yield from read()
 
 
-def record_streams(
-    cat: Catalogue, inputs: Iterable[RecordInput], base: Path, plugin_options: dict | None = None
-) -> list[Iterator[RawRecord]]:
-    """One lazy stream per file, in the order given (``explain`` reads the records again)."""
-    return [_lazy(i.read) for i in record_inputs(cat, inputs, base, plugin_options)]
-
-
 def audit(
     cat: Catalogue,
     contracts: list[Contract],

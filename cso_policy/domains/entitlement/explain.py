@@ -45,8 +45,9 @@ def _work_in_period(context, view: ContractView, pool: Pool, period: str | None,
 
 
 def explain_hours(f: Finding, context) -> list[str]:
-    """The work records of the finding's pool and period, in the order read, with the running
-    total and the record that crossed the cap; then the computed excess and its price."""
+    """The work records of the finding's pool and period, in the order the audit counted them
+    (date, then id), with the running total and the record that crossed the cap; then the
+    computed excess and its price."""
     view = context.views.get(f.contract) if f.contract else None
     pool = view.by_lob.get(f.lob) if view is not None and f.lob else None
     if pool is None:
@@ -67,7 +68,7 @@ def explain_hours(f: Finding, context) -> list[str]:
         cap = ledger.quarterly_cap
     else:
         cap = ledger.annual_cap
-    lines = [f"  contributing work records ({pool.id}, {period or 'all periods'}), in the order read:"]
+    lines = [f"  contributing work records ({pool.id}, {period or 'all periods'}), in date order:"]
     total = 0.0
     crossed = False
     for r in _work_in_period(context, view, pool, period, service_filter):
