@@ -133,6 +133,69 @@ def test_cso_policy_record_sources_reads_its_own_format(workspace):
     ]
 
 
+TYPED_SOURCE = """
+    from typing import Literal
+
+    from attrs import frozen
+
+    from cso_policy import RecordSource
+
+    @frozen(kw_only=True)
+    class TsvOptions:
+        contract: str = ""
+        delimiter: Literal["tab", "comma"] = "tab"
+        skip_header: bool = False
+
+        def problems(self, path):
+            return [] if self.contract else [("$.contract", "required: the contract the rows belong to")]
+
+    def read(path, options):
+        sep = "\\t" if options.delimiter == "tab" else ","
+        rows = path.read_text().splitlines()[1 if options.skip_header else 0:]
+        for n, row in enumerate(rows, start=2 if options.skip_header else 1):
+            rid, day, hours = row.split(sep)
+            yield str(path), n, {"kind": "work", "id": rid, "contract": options.contract, "date": day,
+                                 "lob": "retail", "hours": float(hours), "service": "integrations"}
+
+    @hookimpl
+    def cso_policy_record_sources():
+        return [RecordSource(name="acme-tsv", read=read, suffixes=(".tsv",), options=TsvOptions)]
+"""
+
+
+@pytest.mark.parametrize(("records", "table", "message"), [
+    ('[{ path = "work.tsv", delimiter = "semicolon", contract = "NW-2026" }]', "",
+     "cso-policy.toml $.records[0] (source acme-tsv) $.delimiter: expected one of tab, comma, got 'semicolon'"),
+    ('[{ path = "work.tsv" }]', "",
+     "cso-policy.toml $.records[0] (source acme-tsv) $.contract: required: the contract the rows belong to"),
+    ('["work.tsv"]', '[plugins.acme-tsv]\nskip_header = "yes"',
+     "[plugins.acme-tsv] $.skip_header: expected true or false, got 'yes'"),
+    ('[{ path = "work.tsv", contract = "NW-2026", colour = "blue" }]', "",
+     "cso-policy.toml $.records[0] (source acme-tsv) $: unknown field(s): colour"),
+])
+def test_a_source_declaring_its_options_gets_them_checked_by_the_core(workspace, records, table, message):
+    _plugin(workspace, "typed_source", TYPED_SOURCE)
+    (workspace / "work.tsv").write_text("t1,2026-02-02,3\n")
+    (workspace / "cso-policy.toml").write_text(
+        f'contracts = ["contracts"]\nrecords = {records}\n[plugins]\nload = ["typed_source.py"]\n{table}\n')
+    result, _ = _audit([], workspace)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"cso-policy: error: {workspace / 'cso-policy.toml'} {message[16:]}"
+                                          if message.startswith("cso-policy.toml") else f"cso-policy: error: {message}"]
+
+
+def test_a_source_declaring_its_options_reads_them_as_an_object(workspace):
+    _plugin(workspace, "typed_source", TYPED_SOURCE)
+    (workspace / "work.tsv").write_text("id,date,hours\nt1,2026-02-02,3\n")
+    (workspace / "cso-policy.toml").write_text(
+        'contracts = ["contracts"]\nrecords = [{ path = "work.tsv", delimiter = "comma", skip_header = true }]\n'
+        '[plugins]\nload = ["typed_source.py"]\n[plugins.acme-tsv]\ncontract = "NW-2026"\n')
+    result, report = _audit([], workspace)
+    # integrations is '–' for Foundations (Table 4); the header row is skipped, so t1 is line 2
+    assert [(f["rule"], f["record"], f["source"]) for f in report["findings"]] == [
+        ("entitlement.not_included", "t1", f"{workspace / 'work.tsv'}:2")]
+
+
 def test_cso_policy_report_formats_adds_a_format(workspace):
     _plugin(workspace, "tsvfmt", """
         from cso_policy import ReportFormat

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 
 import cattrs
-from cattrs.cols import list_structure_factory
+from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, override
 from ciso8601 import FixedOffset, parse_datetime
@@ -143,6 +143,18 @@ def _list_hook(type_, converter):
     return structure
 
 
+def _dict_hook(type_, converter):
+    """Tables must be tables: a string is not a mapping."""
+    inner = mapping_structure_factory(type_, converter)
+
+    def structure(value, _type):
+        if not isinstance(value, dict):
+            raise FieldError(f"expected a table, got {value!r}")
+        return inner(value, _type)
+
+    return structure
+
+
 def _is_optional(type_) -> bool:
     args = typing.get_args(type_)
     return typing.get_origin(type_) in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args
@@ -236,6 +248,7 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_optional, lambda t: _optional_hook(t, conv))
     conv.register_structure_hook_factory(lambda t: typing.get_origin(t) is typing.Literal, _literal_hook)
     conv.register_structure_hook_factory(lambda t: typing.get_origin(t) is list, lambda t: _list_hook(t, conv))
+    conv.register_structure_hook_factory(lambda t: typing.get_origin(t) is dict, lambda t: _dict_hook(t, conv))
     return conv
 
 

@@ -20,6 +20,7 @@ from ..plugins import PluginManager, PluginProblem
 from ..policy.registry import PolicyModule, PolicyRegistry
 from ..reports import Report, ReportFormat
 from .context import ContractView, Pool
+from .convert import StructureError, structure
 from .evaluator import PLUGIN_ERROR, AuditResult, build_contracts, run_audit
 from .kinds import KindTable
 from .model import Contract, Finding
@@ -146,7 +147,18 @@ class Catalogue:
         raise ConfigError(f"{record_input.path}: no record source reads {suffix or 'files without a suffix'} files")
 
     def configure(self, options: dict, root: Path | None) -> None:
-        """Ask every plugin to check its [plugins.<name>] options; any problem is a ConfigError."""
+        """Ask every plugin to check its [plugins.<name>] options, and structure the table of each
+        source that declares an options class; any problem is a ConfigError."""
+        for name, source in self.sources.items():
+            table = options.get(name)
+            if source.options is not None and table is not None:
+                if not isinstance(table, dict):
+                    raise ConfigError(f"[plugins.{name}]: expected a table of options")
+                try:
+                    structure(table, source.options)
+                except StructureError as exc:
+                    field_path, msg = exc.problems[0]
+                    raise ConfigError(f"[plugins.{name}] {field_path}: {msg}") from None
         found = [str(p) for _, p in _by_plugin(self.pm, "cso_policy_configure", options=options, root=root)]
         if found:
             raise ConfigError("; ".join(found))
@@ -188,11 +200,30 @@ def record_inputs(
             source = cat.source_for(concrete)
             if path is not None and not path.is_file():
                 raise ConfigError(f"{path}: not a file")
-            options = {**plugin_options.get(source.name, {}), **concrete.options}
+            options = source_options(source, {**plugin_options.get(source.name, {}), **concrete.options}, path,
+                                     concrete.where or f"records {path or source.name}")
             out.append(Input(source=source.name, plugin=cat.origins.get(("source", source.name), "?"),
                              where=str(path) if path is not None else source.name,
                              read=functools.partial(source.read, path, options)))
     return out
+
+
+def source_options(source: RecordSource, options: dict, path: Path | None, where: str):
+    """The options *source* reads: the dict, or its declared options class structured from it
+    (a problem is one line naming the entry, the source and the field path)."""
+    if source.options is None:
+        return options
+    try:
+        structured = structure(options, source.options)
+    except StructureError as exc:
+        field_path, msg = exc.problems[0]
+        raise ConfigError(f"{where} (source {source.name}) {field_path}: {msg}") from None
+    check = getattr(structured, "problems", None)
+    found = check(path) if check is not None else []
+    if found:
+        field_path, msg = found[0]
+        raise ConfigError(f"{where} (source {source.name}) {field_path}: {msg}")
+    return structured
 
 
 def _lazy(read) -> Iterator[RawRecord]:

@@ -36,12 +36,19 @@ class RecordSource:
         or a file it cannot use (exit 2, one line).
     :param suffixes: the file suffixes it reads when an entry names no source (``(".jsonl",)``).
     :param description: one line for ``cso-policy plugins``.
+    :param options: an attrs class of its options (every field with a default). The core then
+        structures ``[plugins.<name>]`` and each entry's merged options into it, with the same
+        strict types and field paths as records, names the entry that is wrong (exit 2, one
+        line), and ``read`` gets the instance instead of a dict. A method
+        ``problems(path) -> list[tuple[str, str]]`` on the class, if there is one, returns
+        (field path, message) for what the types cannot say (a required pair of options...).
     """
 
     name: str
-    read: Callable[[Path | None, dict], Iterator[RawRecord]]
+    read: Callable[[Path | None, object], Iterator[RawRecord]]
     suffixes: tuple[str, ...] = ()
     description: str = ""
+    options: type | None = None
 
 
 @define(frozen=True)

@@ -21,6 +21,7 @@ class RecordInput:
     path: Path | None  # None: a source that reads no file (a live API)
     source: str | None = None  # None: chosen by the file's suffix
     options: dict = {}
+    where: str = ""  # where it was given, for messages: "cso-policy.toml $.records[2]"
 
 
 @frozen(kw_only=True)
@@ -47,12 +48,13 @@ def load_workspace(root: Path) -> Workspace:
         raise ConfigError(f"{config_path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_CONFIG_KEYS))})")
     records = []
     for index, entry in enumerate(_list(data, "records", config_path)):
+        where = f"{config_path} $.records[{index}]"
         if isinstance(entry, str):
-            records.append(RecordInput(path=Path(entry)))
+            records.append(RecordInput(path=Path(entry), where=where))
         elif isinstance(entry, dict) and (isinstance(entry.get("path"), str) or isinstance(entry.get("source"), str)):
             extra = {k: v for k, v in entry.items() if k not in ("path", "source")}
             path = Path(entry["path"]) if isinstance(entry.get("path"), str) else None
-            records.append(RecordInput(path=path, source=entry.get("source"), options=extra))
+            records.append(RecordInput(path=path, source=entry.get("source"), options=extra, where=where))
         else:
             raise ConfigError(f"{config_path} $.records[{index}]: expected a path, or a table with path and/or source")
     plugins, options = _plugins(data.get("plugins", []), config_path)
