@@ -18,6 +18,8 @@ from .lint.catalogue import LintProblem, LintRule
 from .markers import PROJECT, hookimpl
 from .policy.registry import Policy, PolicyModule, TermsError
 from .reports import Report, ReportFormat
+from .toolkit.fields import MappingError, derive_field, field_at, field_values, map_lookup
+from .toolkit.http import HttpClient, Response, credentials_from_env, link_next, redact, retry_after_seconds
 
 __all__ = [
     "Audit",
@@ -31,6 +33,7 @@ __all__ = [
     "Example",
     "ExplainContext",
     "Finding",
+    "HttpClient",
     "Impact",
     "Incomplete",
     "KindObserver",
@@ -38,6 +41,7 @@ __all__ = [
     "Level",
     "LintProblem",
     "LintRule",
+    "MappingError",
     "PROJECT",
     "Package",
     "Periods",
@@ -51,13 +55,22 @@ __all__ = [
     "RecordSource",
     "Report",
     "ReportFormat",
+    "Response",
     "Rule",
     "Tally",
     "TermsError",
     "Violation",
     "__version__",
+    "credentials_from_env",
+    "derive_field",
     "fails",
+    "field_at",
+    "field_values",
     "hookimpl",
+    "link_next",
+    "map_lookup",
     "passes",
+    "redact",
+    "retry_after_seconds",
     "rule",
 ]
