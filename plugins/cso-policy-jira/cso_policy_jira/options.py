@@ -80,6 +80,7 @@ OPTIONS: dict[str, tuple[str, object]] = {
     "token_env": ("str", "JIRA_API_TOKEN"),
     "page_size": ("int", 100),
     "max_retries": ("int", 5),
+    "max_retry_wait": ("number", 3600),
     "timeout": ("number", 60),
 }
 
@@ -122,6 +123,7 @@ class Config:
     token_env: str
     page_size: int
     max_retries: int
+    max_retry_wait: float
     timeout: float
 
 
@@ -215,4 +217,5 @@ def parse(options: dict | None, *, live: bool) -> Config:
     if values["base_url"]:
         values["base_url"] = values["base_url"].rstrip("/")
     values["timeout"] = float(values["timeout"])
+    values["max_retry_wait"] = float(values["max_retry_wait"])
     return Config(**values)

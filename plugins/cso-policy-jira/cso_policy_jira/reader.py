@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,8 +12,9 @@ import orjson
 from attrs import evolve
 
 from cso_policy import ConfigError
-from cso_policy import BadLine, Incomplete, RawRecord
+from cso_policy import BadLine, HttpClient, Incomplete, RawRecord, credentials_from_env
 
+from . import __version__
 from .client import SEARCH, Client
 from .mapping import Unmappable, issue_key, root_field, to_record
 from .options import Config, parse
@@ -31,17 +31,18 @@ def read_jira(
     options: dict | None,
     *,
     sleep: Callable[[float], None] = time.sleep,
-    urlopen: Callable = urllib.request.urlopen,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[RawRecord]:
     """Ticket records from a Jira export file (*path*) or from the live API (*path* None).
 
     Options and credentials are checked now (a ConfigError before the audit
-    starts); the records are read lazily. *sleep* and *urlopen* are for tests.
+    starts); the records are read lazily. *sleep* and *progress* (the waiting
+    lines, default stderr) are for tests.
     """
     cfg = parse(options, live=path is None)
     if path is not None:
         return _read_export(Path(path), cfg)
-    return _read_live(cfg, _client(cfg, sleep, urlopen))
+    return _read_live(cfg, _client(cfg, sleep, progress))
 
 
 def _record(issue, cfg: Config, histories=None, comments=None, participants=None, request_channel=None,
@@ -144,17 +145,18 @@ def _read_export(path: Path, cfg: Config) -> Iterator[RawRecord]:
 # ------------------------------------------------------------------ the live API
 
 
-def _client(cfg: Config, sleep, urlopen) -> Client:
-    token = os.environ.get(cfg.token_env)
+def _client(cfg: Config, sleep, progress) -> Client:
+    (token,) = credentials_from_env("jira", cfg.token_env)
     email = cfg.email or os.environ.get(cfg.email_env)
-    if not token:
-        raise ConfigError(f"jira: the environment variable {cfg.token_env} (the Jira API token) is not set")
     if not email:
         raise ConfigError(f"jira: set the option email or the environment variable {cfg.email_env} "
                           "(the Jira account's email)")
     hint = f"${cfg.token_env}" + ("" if cfg.email else f" and ${cfg.email_env}")
-    return Client(cfg.base_url, email, token, credential_hint=hint, max_retries=cfg.max_retries,
-                  timeout=cfg.timeout, sleep=sleep, urlopen=urlopen)
+    http = HttpClient(cfg.base_url, name="jira", basic=(email, token), auth_hint=hint,
+                      headers={"User-Agent": f"cso-policy-jira/{__version__}"},
+                      retries=cfg.max_retries, max_retry_wait=cfg.max_retry_wait, timeout=cfg.timeout,
+                      sleep=sleep, progress=progress)
+    return Client(http)
 
 
 def _sla_field_id(catalog: list, name: str) -> str | None:

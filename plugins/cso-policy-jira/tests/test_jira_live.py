@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+import re
+import socket
 
 import pytest
 from werkzeug import Response
 
 from cso_policy import BadLine, ConfigError
 from cso_policy_jira import read_jira
-from cso_policy_jira.client import retry_delay
 from cso_policy_jira.reader import BASE_FIELDS
 
 SEARCH = "/rest/api/3/search/jql"
@@ -94,10 +94,11 @@ def test_429_is_retried_after_retry_after(httpserver, credentials, live_options,
                  headers={"Retry-After": "7", "Content-Type": "application/json"}))
     httpserver.expect_ordered_request(SEARCH, method="POST", json=search_body(SLA_FIELDS)).respond_with_json(
         {"issues": [issues["SUP-102"]]})
-    sleeps = Sleeps()
-    triples = list(read_jira(None, options, sleep=sleeps))
+    sleeps, lines = Sleeps(), []
+    triples = list(read_jira(None, options, sleep=sleeps, progress=lines.append))
     httpserver.check_assertions()
     assert sleeps == [7.0]
+    assert len(lines) == 1 and lines[0].startswith("jira: rate limited, waiting 7 s")
     assert [obj["id"] for _, _, obj in triples] == ["SUP-102"]
 
 
@@ -107,15 +108,46 @@ def test_429_gives_up_after_max_retries(httpserver, credentials, live_options):
         Response("", status=429, headers={"Retry-After": "30"}))
     sleeps = Sleeps()
     with pytest.raises(ConfigError, match=r"HTTP 429 .* after 2 retries"):
-        list(read_jira(None, options, sleep=sleeps))
+        list(read_jira(None, options, sleep=sleeps, progress=lambda line: None))
     assert sleeps == [30.0, 30.0]
 
 
-def test_retry_delay_reads_seconds_or_an_http_date():
-    now = datetime(2026, 2, 2, 9, 0, 0, tzinfo=UTC)
-    assert retry_delay("12", 0) == 12.0
-    assert retry_delay("Mon, 02 Feb 2026 09:00:20 GMT", 0, now=lambda: now) == 20.0
-    assert retry_delay(None, 0) == 1.0 and retry_delay(None, 3) == 8.0 and retry_delay("soon", 10) == 60.0
+def test_429_without_retry_after_and_5xx_back_off(httpserver, credentials, live_options, issues):
+    # the search is read-only: its POST is retried like a GET (1, 2, 4... s without Retry-After)
+    options = {**live_options, "first_response_from": "comment", "resolved_from": "resolutiondate"}
+    httpserver.expect_ordered_request(SEARCH, method="POST").respond_with_response(Response("", status=429))
+    httpserver.expect_ordered_request(SEARCH, method="POST").respond_with_response(Response("", status=502))
+    httpserver.expect_ordered_request(SEARCH, method="POST").respond_with_json({"issues": []})
+    sleeps = Sleeps()
+    assert list(read_jira(None, options, sleep=sleeps, progress=lambda line: None)) == []
+    httpserver.check_assertions()
+    assert sleeps == [1.0, 2.0]
+
+
+def test_a_retry_after_beyond_max_retry_wait_stops_the_run(httpserver, credentials, live_options):
+    options = {**live_options, "first_response_from": "comment", "resolved_from": "resolutiondate",
+               "max_retry_wait": 60}
+    httpserver.expect_request(SEARCH, method="POST").respond_with_response(
+        Response("", status=429, headers={"Retry-After": "600"}))
+    sleeps = Sleeps()
+    with pytest.raises(ConfigError, match=r"^jira: POST .*/rest/api/3/search/jql: rate limited; the server asks "
+                                          r"to wait 600 s .* more than max_retry_wait = 60 s"):
+        list(read_jira(None, options, sleep=sleeps))
+    assert sleeps == []
+
+
+def test_an_issue_that_is_no_service_request_has_no_participants(httpserver, credentials, live_options, issues):
+    # agent_comments_only without participants_field: each issue's participants are read; 404 means none
+    options = {**live_options, "first_response_from": "comment", "resolved_from": "resolutiondate"}
+    sup101 = issues["SUP-101"]
+    httpserver.expect_request(SEARCH, method="POST").respond_with_json({"issues": [sup101]})
+    httpserver.expect_request(re.compile(r"^/rest/servicedeskapi/request/SUP-101/participant$")).respond_with_json(
+        {"errorMessages": ["Request does not exist"]}, status=404)
+    for path in ("/rest/api/3/issue/SUP-101/changelog", "/rest/api/3/issue/SUP-101/comment"):
+        httpserver.expect_request(path).respond_with_json({"values": [], "comments": [], "isLast": True})
+    triples = list(read_jira(None, options))
+    assert [obj["id"] for _, _, obj in triples] == ["SUP-101"]
+    assert any(r.path.endswith("/participant") for r, _ in httpserver.log)
 
 
 def test_jql_option_is_sent_as_is_and_an_empty_result_is_fine(httpserver, credentials, live_options):
@@ -167,10 +199,16 @@ def test_email_option_and_custom_token_variable(httpserver, monkeypatch, live_op
 
 
 def test_connection_refused_is_a_config_error(credentials, options):
-    live = {**options, "base_url": "http://127.0.0.1:9", "project": "SUP", "first_response_from": "comment",
-            "resolved_from": "resolutiondate", "timeout": 5}
-    with pytest.raises(ConfigError, match="cannot connect"):
-        list(read_jira(None, live))
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    live = {**options, "base_url": f"http://127.0.0.1:{port}", "project": "SUP", "first_response_from": "comment",
+            "resolved_from": "resolutiondate", "timeout": 5, "max_retries": 2}
+    sleeps = Sleeps()
+    with pytest.raises(ConfigError, match=rf"^jira: POST http://127\.0\.0\.1:{port}/rest/api/3/search/jql failed "
+                                          r"after 2 retries: NewConnectionError"):
+        list(read_jira(None, live, sleep=sleeps, progress=lambda line: None))
+    assert sleeps == [1.0, 2.0]
 
 
 def test_the_credentials_never_appear_in_errors_records_or_output(httpserver, credentials, live_options, issues,

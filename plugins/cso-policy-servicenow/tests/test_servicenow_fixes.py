@@ -267,7 +267,9 @@ def test_retry_after_beyond_the_ceiling_is_one_line(instance, live_options, cred
         list(live.read_live(parse(live_options, live=True), sleep=waits.append, now=lambda: NOW,
                             progress=lambda line: None))
     assert waits == []
-    assert str(info.value) == (f"servicenow: GET {instance.url}/api/now/table/incident: rate limited; the instance "
+    first_page = ("/api/now/table/incident?sysparm_query=ORDERBYsys_created_on&sysparm_display_value=false"
+                  "&sysparm_limit=2&sysparm_offset=0")
+    assert str(info.value) == (f"servicenow: GET {instance.url}{first_page}: rate limited; the server "
                                "asks to wait 7200 s (until 15:35 UTC), more than max_retry_wait = 3600 s: run again "
                                "later or raise max_retry_wait")
     assert "\n" not in str(info.value)

@@ -19,6 +19,11 @@ def records_of(triples):
     return [obj for _, _, obj in triples]
 
 
+# the first page of incidents as the core client shows it in messages (query included)
+FIRST_PAGE = ("/api/now/table/incident?sysparm_query=ORDERBYsys_created_on&sysparm_display_value=false"
+              "&sysparm_limit=2&sysparm_offset=0")
+
+
 def read_live(options, sleep=None, environ=None):
     return list(live.read_live(parse(options, live=True), sleep=sleep or (lambda s: None), environ=environ))
 
@@ -97,7 +102,7 @@ def test_retries_run_out(instance, live_options, credentials, secrets):
     with pytest.raises(ConfigError) as info:
         read_live({**live_options, "max_retries": 2}, sleep=waits.append)
     assert waits == [1.0, 1.0]
-    assert str(info.value) == f"servicenow: GET {instance.url}/api/now/table/incident failed: HTTP 429"
+    assert str(info.value) == f"servicenow: GET {instance.url}{FIRST_PAGE} failed: HTTP 429 TOO MANY REQUESTS after 2 retries"
 
 
 def test_bad_credentials_name_the_variables_never_the_values(instance, live_options, credentials, secrets, caplog,
@@ -109,13 +114,14 @@ def test_bad_credentials_name_the_variables_never_the_values(instance, live_opti
     with caplog.at_level(logging.DEBUG), pytest.raises(ConfigError) as info:
         list(plugin.read(None, live_options))
     message = str(info.value)
-    assert message == (f"servicenow: GET {instance.url}/api/now/table/incident failed: HTTP 401: User Not "
-                       "Authenticated (check the credentials in user/$SERVICENOW_USER and $SERVICENOW_PASSWORD "
+    assert message == (f"servicenow: GET {instance.url}{FIRST_PAGE} failed: HTTP 401 UNAUTHORIZED: User Not "
+                       "Authenticated; Required to provide Auth information (check the credentials in user/$SERVICENOW_USER and $SERVICENOW_PASSWORD "
                        "and the user's read access to the table)")
     out = capsys.readouterr()
     for secret in secrets:
         assert secret not in message and secret not in caplog.text and secret not in out.out + out.err
-    assert info.value.__cause__ is None and info.value.__suppress_context__  # no chained HTTP error to print
+    # no chained HTTP error to print
+    assert info.value.__cause__ is None and (info.value.__context__ is None or info.value.__suppress_context__)
 
 
 def test_credential_never_in_records_bad_lines_or_logs(instance, live_options, credentials, secrets, caplog, capsys):
@@ -134,7 +140,7 @@ def test_missing_credentials_are_named(instance, live_options, monkeypatch):
     with pytest.raises(ConfigError, match=r"no user: set option user or the environment variable SERVICENOW_USER"):
         plugin.read(None, live_options)
     monkeypatch.setenv("SN_PW", "x")
-    with pytest.raises(ConfigError, match=r"environment variable SERVICENOW_PASSWORD \(password_env\) is not set"):
+    with pytest.raises(ConfigError, match=r"servicenow: the environment variable SERVICENOW_PASSWORD is not set"):
         plugin.read(None, {**live_options, "user": "svc"})
     assert instance.requests == []  # nothing was sent
 
@@ -159,17 +165,26 @@ def test_next_link_to_another_host_is_not_followed(httpserver, bare_options, cre
     )
     httpserver.expect_request("/api/now/table/sys_journal_field").respond_with_json({"result": []})
     httpserver.expect_request("/api/now/table/sys_audit").respond_with_json({"result": []})
-    with pytest.raises(ConfigError, match="points to another host .evil.example.com.; not following it"):
+    with pytest.raises(ConfigError, match="refusing to send the credentials to another origin than http://localhost:"
+                                          r"\d+: URL https://evil.example.com/"):
         list(plugin.read(None, bare_options))
+    assert all(r.url.startswith(bare_options["base_url"]) for r, _ in httpserver.log)
 
 
-def test_redirects_are_refused(httpserver, bare_options, credentials):
+def test_redirects_to_another_origin_are_refused(httpserver, bare_options, credentials):
     httpserver.expect_request("/api/now/table/incident").respond_with_response(
         Response("", status=302, headers={"Location": "https://login.example.com/"})
     )
-    with pytest.raises(ConfigError, match="HTTP 302 .redirects are not followed"):
+    with pytest.raises(ConfigError, match=r"redirect to another origin refused \(https://login.example.com/\)"):
         list(plugin.read(None, bare_options))
     assert len(httpserver.log) == 1
+
+
+def test_same_origin_redirect_is_followed(instance, live_options, credentials):
+    """The core client follows a redirect within the origin of base_url (the old client refused all)."""
+    instance.queue("incident", Response("", status=307, headers={"Location": f"{instance.url}{FIRST_PAGE}"}))
+    assert len(read_live(live_options)) == 6
+    assert [r.args["sysparm_offset"] for r in instance.of("incident")] == ["0", "0", "2", "4"]
 
 
 def test_html_answer_is_explained(httpserver, bare_options, credentials):
@@ -180,8 +195,11 @@ def test_html_answer_is_explained(httpserver, bare_options, credentials):
 
 
 def test_connection_refused(options, credentials):
-    with pytest.raises(ConfigError, match=r"servicenow: GET http://127.0.0.1:9/api/now/table/incident failed"):
-        list(plugin.read(None, {**options, "base_url": "http://127.0.0.1:9", "timeout": 5}))
+    waits = []
+    with pytest.raises(ConfigError, match=r"servicenow: GET http://127.0.0.1:9/api/now/table/incident\?.* failed after "
+                                          "2 retries: NewConnectionError"):
+        read_live({**options, "base_url": "http://127.0.0.1:9", "timeout": 5, "max_retries": 2}, sleep=waits.append)
+    assert waits == [1.0, 2.0]  # connection errors are retried with backoff too
 
 
 @pytest.mark.parametrize("url", ["http://acme.service-now.com", "ftp://acme", "acme.service-now.com"])
@@ -198,14 +216,18 @@ def test_live_needs_base_url_and_no_export_options(options, credentials):
 
 
 def test_link_and_retry_after_parsing():
+    """ServiceNow's Link and Retry-After headers as the core's link_next / retry_after_seconds read them."""
+    from datetime import UTC, datetime
+
+    from cso_policy import link_next, retry_after_seconds
+
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     header = ('<https://a.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_offset=0>;rel="first",'
               '<https://a.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_offset=1>;rel="next",'
               '<https://a.service-now.com/api/now/table/incident?sysparm_limit=1&sysparm_offset=549>;rel="last"')
-    assert live.next_link(header).endswith("sysparm_offset=1")
-    assert live.next_link(header.replace('rel="next"', 'rel="prev"')) is None
-    assert live.next_link(None) is None
-    assert live.retry_after("120") == 120.0
-    from datetime import UTC, datetime
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert live.retry_after("Thu, 01 Jan 2026 12:00:30 GMT", lambda: now) == 30.0
-    assert live.retry_after("soon") is None
+    assert link_next(header).endswith("sysparm_offset=1")
+    assert link_next(header.replace('rel="next"', 'rel="prev"')) is None
+    assert link_next(None) is None
+    assert retry_after_seconds("120", now) == 120.0
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("soon", now) is None

@@ -29,7 +29,7 @@ NAME = zd_options.NAME
 def read(path: Path | None, opts: dict, *, sleep=time.sleep, env: dict | None = None) -> Iterator[RawRecord]:
     """Ticket records from the export file at *path*, or from the live API when *path* is None.
 
-    ``sleep`` (waiting out HTTP 429) and ``env`` (where credentials are looked up, default
+    ``sleep`` (waiting out HTTP 429 and retries) and ``env`` (where credentials are looked up, default
     ``os.environ``) are injectable for tests."""
     live = path is None
     where = "the zendesk live API entry" if live else f"{path}"

@@ -1,4 +1,4 @@
-"""The live Zendesk API (stdlib urllib only).
+"""The live Zendesk API, over cso-policy's HttpClient.
 
 - tickets: ``GET /api/v2/incremental/tickets/cursor.json?start_time=<unix>&include=metric_sets``,
   then ``?cursor=<after_cursor>`` until ``end_of_stream: true``;
@@ -10,48 +10,35 @@
 - or (``history = "audits"``, or ``fetch_audits = true``):
   ``GET /api/v2/tickets/<id>/audits.json?include=users`` per ticket.
 
-HTTP 429 (and 503 with Retry-After) waits ``Retry-After`` seconds and retries, up to
-``max_retries`` times. Basic auth ``<email>/token:<token>``; the token is read from the
-environment variable named by ``token_env`` and never appears in a message. Next-page URLs
-and redirects to another host than ``url`` are refused, so the credentials go nowhere else.
+HTTP goes through cso-policy's :class:`~cso_policy.HttpClient`: 429/503 wait ``Retry-After``
+up to ``max_retry_wait`` seconds, 429/5xx without it and connection errors back off 1, 2, 4...
+s, at most ``max_retries`` retries in all. Basic auth ``<email>/token:<token>``; the token is
+read from the environment variable named by ``token_env`` and never appears in a message.
+Next-page URLs and redirects to another origin than ``url`` are refused, so the credentials go
+nowhere else. This module only knows Zendesk's paging rules.
 """
 
 from __future__ import annotations
 
-import base64
-import email.utils
-import json
-import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
-from cso_policy import ConfigError
+from cso_policy import ConfigError, HttpClient, Response, credentials_from_env, redact
 
-from . import __version__
 from .mapping import Dataset, Unmappable, parse_ts
 from .options import Config
 
+NAME = "zendesk"
 TICKETS = "/api/v2/incremental/tickets/cursor.json"
 METRIC_EVENTS = "/api/v2/incremental/ticket_metric_events"
 TICKET_EVENTS = "/api/v2/incremental/ticket_events"
-DEFAULT_RETRY_AFTER = 60.0
-
-
-class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only within the origin of the request (the Authorization header would
-    otherwise be sent on to the other host)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        if _origin(newurl) != _origin(req.full_url):
-            return None  # urllib then raises the 3xx as an HTTPError
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 class Client:
+    """The Zendesk exports over one :class:`~cso_policy.HttpClient`."""
+
     def __init__(
         self,
         cfg: Config,
@@ -59,128 +46,92 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         env: dict | None = None,
     ):
-        env = os.environ if env is None else env
-        self.base = cfg.base_url
         self.cfg = cfg
-        self.sleep = sleep
-        token = env.get(cfg.token_env)
-        if not token:
-            raise ConfigError(f"zendesk: the environment variable {cfg.token_env} (option token_env) is not set: it holds the API token")
-        user = cfg.email or env.get(cfg.email_env)
-        if not user:
-            raise ConfigError(
-                f"zendesk: no API user: set the email option or the environment variable {cfg.email_env} (option email_env)"
-            )
-        encoded = base64.b64encode(f"{user}/token:{token}".encode()).decode("ascii")
-        self._auth = f"Basic {encoded}"
-        self._secrets = tuple(s for s in (token, encoded) if s)
-        self._opener = urllib.request.build_opener(_SameOriginRedirects)
-
-    # -- HTTP --------------------------------------------------------------------
-
-    def get(self, url: str) -> dict:
-        """GET *url* as JSON, waiting out 429s; any other failure is a ConfigError (exit 2)."""
-        attempt = 0
-        while True:
-            request = urllib.request.Request(
-                url,
-                headers={
-                    "Authorization": self._auth,
-                    "Accept": "application/json",
-                    "User-Agent": f"cso-policy-zendesk/{__version__}",
-                },
-            )
-            try:
-                with self._opener.open(request, timeout=self.cfg.timeout) as response:
-                    body = response.read()
-            except urllib.error.HTTPError as exc:
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-                if (exc.code == 429 or (exc.code == 503 and retry_after)) and attempt < self.cfg.max_retries:
-                    attempt += 1
-                    self.sleep(_retry_after(retry_after))
-                    continue
-                detail = self._detail(exc)
-                if exc.code == 429:
-                    raise ConfigError(
-                        f"zendesk: GET {url}: still rate limited (HTTP 429) after {attempt} retries (option max_retries)"
-                    ) from None
-                raise ConfigError(f"zendesk: GET {url} failed: HTTP {exc.code} {self._scrub(str(exc.reason))}{detail}") from None
-            except (urllib.error.URLError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                raise ConfigError(f"zendesk: GET {url} failed: {self._scrub(str(reason))}") from None
-            try:
-                page = json.loads(body)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise ConfigError(f"zendesk: GET {url}: the response is not JSON") from None
-            if not isinstance(page, dict):
-                raise ConfigError(f"zendesk: GET {url}: expected a JSON object, got {type(page).__name__}")
-            return page
-
-    def _detail(self, exc: urllib.error.HTTPError) -> str:
         try:
-            text = exc.read(300).decode("utf-8", "replace").strip()
-        except Exception:
-            return ""
-        text = " ".join(self._scrub(text).split())
-        return f" ({text[:200]})" if text else ""
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def _next(self, url: str) -> str:
-        if _origin(url) != _origin(self.base):
-            raise ConfigError(f"zendesk: refusing to follow a next-page URL on another host than {self.base}: {_origin(url)}")
-        return url
+            (token,) = credentials_from_env(NAME, cfg.token_env, environ=env)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (option token_env; it holds the API token)") from None
+        user = cfg.email
+        if not user:
+            try:
+                (user,) = credentials_from_env(NAME, cfg.email_env, environ=env)
+            except ConfigError:
+                raise ConfigError(
+                    f"{NAME}: no API user: set the email option or the environment variable {cfg.email_env} (option email_env)"
+                ) from None
+        self.http = HttpClient(
+            cfg.base_url,
+            name=NAME,
+            basic=(f"{user}/token", token),
+            retries=cfg.max_retries,
+            max_retry_wait=cfg.max_retry_wait,
+            timeout=cfg.timeout,
+            sleep=sleep,
+            auth_hint=f"the API token in ${cfg.token_env} and the API user's email",
+        )
 
     # -- the exports -------------------------------------------------------------------
 
     def ticket_pages(self, start_time: int) -> Iterator[dict]:
-        url = f"{self.base}{TICKETS}?start_time={start_time}&include=metric_sets"
-        while True:
-            page = self.get(url)
-            yield page
-            if page.get("end_of_stream") is True:
-                return
-            cursor = page.get("after_cursor")
+        """The cursor-based ticket export: ``after_cursor`` (else ``after_url``) until
+        ``end_of_stream``."""
+
+        def next_url(page: Response) -> str | None:
+            doc = page.json
+            if doc.get("end_of_stream") is True:
+                return None
+            cursor = doc.get("after_cursor")
             if cursor:
-                nxt = f"{self.base}{TICKETS}?cursor={urllib.parse.quote(str(cursor), safe='')}&include=metric_sets"
-            elif page.get("after_url"):
-                nxt = self._next(page["after_url"])
+                nxt = self.http.url(TICKETS, {"cursor": str(cursor), "include": "metric_sets"})
+            elif doc.get("after_url"):
+                nxt = urllib.parse.urljoin(page.url, str(doc["after_url"]))
             else:
-                raise ConfigError(f"zendesk: GET {url}: end_of_stream is not true but there is no after_cursor to go on")
-            if nxt == url and not page.get("tickets"):
-                raise ConfigError(f"zendesk: GET {url}: the export does not advance (same cursor, no tickets)")
-            url = nxt
+                raise ConfigError(
+                    f"{NAME}: GET {redact(page.url)}: end_of_stream is not true but there is no after_cursor to go on"
+                )
+            if nxt == page.url and not doc.get("tickets"):
+                raise ConfigError(f"{NAME}: GET {redact(page.url)}: the export does not advance (same cursor, no tickets)")
+            return nxt
+
+        return self._pages(TICKETS, {"start_time": start_time, "include": "metric_sets"}, next_url)
 
     def metric_event_pages(self, start_time: int) -> Iterator[dict]:
-        yield from self._follow(f"{self.base}{METRIC_EVENTS}?start_time={start_time}", "ticket_metric_events")
+        return self._follow(METRIC_EVENTS, {"start_time": start_time}, "ticket_metric_events")
 
     def ticket_event_pages(self, start_time: int) -> Iterator[dict]:
-        yield from self._follow(f"{self.base}{TICKET_EVENTS}?start_time={start_time}&include=comment_events",
-                                "ticket_events")
+        return self._follow(TICKET_EVENTS, {"start_time": start_time, "include": "comment_events"}, "ticket_events")
 
     def audit_pages(self, ticket_id) -> Iterator[dict]:
         tid = urllib.parse.quote(str(ticket_id), safe="")
-        yield from self._follow(f"{self.base}/api/v2/tickets/{tid}/audits.json?include=users", "audits")
+        return self._follow(f"/api/v2/tickets/{tid}/audits.json", {"include": "users"}, "audits")
 
-    def _follow(self, url: str, key: str) -> Iterator[dict]:
-        """Time-based (next_page, end_of_stream) or cursor (links.next, meta.has_more) pages."""
-        while True:
-            page = self.get(url)
-            yield page
-            if page.get("end_of_stream") is True:
-                return
-            meta = page.get("meta") if isinstance(page.get("meta"), dict) else None
-            links = page.get("links") if isinstance(page.get("links"), dict) else {}
+    def _follow(self, path: str, params: dict, key: str) -> Iterator[dict]:
+        """Time-based (next_page, end_of_stream) or cursor (links.next, meta.has_more) pages;
+        a page without *key* items, or pointing at itself, is the last."""
+
+        def next_url(page: Response) -> str | None:
+            doc = page.json
+            if doc.get("end_of_stream") is True:
+                return None
+            meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else None
+            links = doc.get("links") if isinstance(doc.get("links"), dict) else {}
             if meta is not None and "has_more" in meta:
                 nxt = links.get("next") if meta.get("has_more") else None
             else:
-                nxt = page.get("next_page") or page.get("after_url")
-            if not nxt or nxt == url or not page.get(key):
-                return
-            url = self._next(nxt)
+                nxt = doc.get("next_page") or doc.get("after_url")
+            if not nxt or not isinstance(nxt, str) or not doc.get(key):
+                return None
+            if urllib.parse.urljoin(page.url, nxt) == page.url:
+                return None
+            return nxt
+
+        return self._pages(path, params, next_url)
+
+    def _pages(self, path: str, params: dict, next_url: Callable[[Response], str | None]) -> Iterator[dict]:
+        for page in self.http.pages(path, params, next_url=next_url):
+            if not isinstance(page.json, dict):
+                raise ConfigError(f"{NAME}: GET {redact(page.url)}: expected a JSON object, got {type(page.json).__name__}")
+            yield page.json
 
 
 def load(cfg: Config, *, sleep=time.sleep, env=None) -> tuple[Dataset, str]:
@@ -230,25 +181,3 @@ def _created_since(ticket, since: datetime) -> bool:
     except Unmappable:
         return True
 
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urllib.parse.urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
-
-
-def _retry_after(value: str | None) -> float:
-    """Retry-After: seconds, or an HTTP date."""
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

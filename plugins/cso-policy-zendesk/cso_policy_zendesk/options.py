@@ -140,6 +140,7 @@ KNOWN = {
     "fetch_audits": "true or false",
     "history": f"one of {', '.join(HISTORY)}",
     "max_retries": "a non-negative integer",
+    "max_retry_wait": "a non-negative number of seconds",
     "timeout": "a positive number of seconds",
 }
 
@@ -189,6 +190,7 @@ class Config:
     start_time: int | None = None
     history: str = "ticket_events"
     max_retries: int = 5
+    max_retry_wait: float = 3600.0
     timeout: float = 60.0
 
 
@@ -366,6 +368,11 @@ def parse(options: dict, *, partial: bool = False, live: bool = False) -> Config
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise OptionError(f"max_retries: expected a non-negative integer, got {v!r}")
         kw["max_retries"] = v
+    if "max_retry_wait" in o:
+        v = o["max_retry_wait"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise OptionError(f"max_retry_wait: expected a non-negative number of seconds, got {v!r}")
+        kw["max_retry_wait"] = float(v)
     if "timeout" in o:
         v = o["timeout"]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
