@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 from cso_policy import hookimpl  # noqa: E402
 from cso_policy import RecordSource  # noqa: E402
 
-from .options import NAME, check  # noqa: E402
+from .options import NAME, JiraOptions  # noqa: E402
 from .reader import read_jira  # noqa: E402
 
 SOURCE = RecordSource(
@@ -20,6 +20,7 @@ SOURCE = RecordSource(
     read=read_jira,
     suffixes=(),  # exports are .json like other systems' exports: choose it with source = "jira"
     description="Jira Service Management issues (search/jql export file, or the live REST API) as ticket records",
+    options=JiraOptions,  # the core checks [plugins.jira] and each entry's options
 )
 
 
@@ -28,15 +29,4 @@ def cso_policy_record_sources():
     return [SOURCE]
 
 
-@hookimpl
-def cso_policy_configure(options, root):
-    """Check the types and names of the [plugins.jira] options (what is required is checked per entry)."""
-    mine = options.get(NAME)
-    if mine is None:
-        return []
-    if not isinstance(mine, dict):
-        return [f"[plugins.{NAME}]: expected a table of options"]
-    return check(mine, where=f"[plugins.{NAME}]")
-
-
-__all__ = ["SOURCE", "read_jira", "cso_policy_record_sources", "cso_policy_configure"]
+__all__ = ["SOURCE", "read_jira", "JiraOptions", "cso_policy_record_sources"]

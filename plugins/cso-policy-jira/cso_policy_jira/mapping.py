@@ -2,7 +2,7 @@
 
 Everything here is pure: the issue is a dict of the REST API's shape (as in the
 ``issues`` of a ``/rest/api/3/search/jql`` response); a value that cannot be
-mapped raises :class:`Unmappable` with a message naming the source field.
+mapped raises :class:`cso_policy.MappingError` with a message naming the source field.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 
-from .options import Config
+from cso_policy import MappingError, derive_field, field_at, map_lookup
+
+from .options import JiraOptions
 
 # 2024-01-15T10:23:45.123+0000, 2024-01-15T10:23:45+00:00, 2024-01-15T10:23Z
 _TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class Unmappable(ValueError):
-    """An issue that cannot become a ticket record; the message names the field."""
 
 
 # ------------------------------------------------------------------ timestamps
@@ -28,11 +26,11 @@ class Unmappable(ValueError):
 def iso(value, where: str) -> str:
     """Jira's ``2024-01-15T10:23:45.123+0000`` -> ``2024-01-15T10:23:45.123+00:00`` (ISO 8601, colon offset)."""
     if not isinstance(value, str):
-        raise Unmappable(f"{where}: expected a timestamp like 2024-01-15T10:23:45.123+0000, got {value!r}")
+        raise MappingError(f"{where}: expected a timestamp like 2024-01-15T10:23:45.123+0000, got {value!r}")
     m = _TIMESTAMP.match(value.strip())
     if m is None:
-        raise Unmappable(f"{where}: expected a timestamp with a UTC offset like 2024-01-15T10:23:45.123+0000, "
-                         f"got {value!r}")
+        raise MappingError(f"{where}: expected a timestamp with a UTC offset like 2024-01-15T10:23:45.123+0000, "
+                           f"got {value!r}")
     body, fraction, offset = m.groups()
     if offset != "Z" and ":" not in offset:
         offset = f"{offset[:3]}:{offset[3:]}"
@@ -40,7 +38,7 @@ def iso(value, where: str) -> str:
     try:
         datetime.fromisoformat(text)
     except ValueError:
-        raise Unmappable(f"{where}: not a valid date-time: {value!r}") from None
+        raise MappingError(f"{where}: not a valid date-time: {value!r}") from None
     return text
 
 
@@ -57,7 +55,7 @@ def date_object(value, where: str) -> str:
         millis = value.get("epochMillis")
         if type(millis) is int:
             return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="milliseconds")
-    raise Unmappable(f"{where}: expected a date object with iso8601 or epochMillis, got {value!r}")
+    raise MappingError(f"{where}: expected a date object with iso8601 or epochMillis, got {value!r}")
 
 
 # ------------------------------------------------------------------ field access
@@ -75,81 +73,13 @@ def root_field(field: str) -> str:
 
 def get(fields: dict, field: str):
     """The raw value at a dotted *field* path (``customfield_10050``, ``project.key``)."""
-    value = fields
-    for part in _path(field):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-def _scalar(value) -> str | None:
-    if isinstance(value, str):
-        return value if value.strip() else None
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, dict):  # select options {value}, users/projects/components {name}/{key}
-        for key in ("value", "name", "key"):
-            if isinstance(value.get(key), str) and value[key].strip():
-                return value[key]
-    return None
-
-
-def values(fields: dict, field: str) -> tuple[list[str], bool]:
-    """The string values at *field* (lists flattened) and whether the field is multi-valued."""
-    multi = False
-
-    def walk(value, parts):
-        nonlocal multi
-        if isinstance(value, list):
-            multi = True
-            return [leaf for item in value for leaf in walk(item, parts)]
-        if parts:
-            return walk(value.get(parts[0]), parts[1:]) if isinstance(value, dict) else []
-        leaf = _scalar(value)
-        return [leaf] if leaf is not None else []
-
-    parts = _path(field)
-    found = walk(fields.get(parts[0]), parts[1:])
-    return list(dict.fromkeys(found)), multi
-
-
-def _lookup(mapping: dict, key: str):
-    if key in mapping:
-        return mapping[key]
-    folded = key.casefold()
-    for k, v in mapping.items():
-        if k.casefold() == folded:
-            return v
-    return None
+    return field_at(fields, ".".join(_path(field)))
 
 
 def derive(fields: dict, field: str | None, mapping: dict | None, fallback: str | None, option: str) -> str:
-    """A value from *field* through *mapping* (or as is), else *fallback*.
-
-    In a multi-valued field (labels, components, organizations) values missing
-    from the map are ignored; in a single-valued field an unmapped value is an error.
-    """
-    if field:
-        found, multi = values(fields, field)
-        if mapping is not None:
-            hits = list(dict.fromkeys(h for h in (_lookup(mapping, v) for v in found) if h is not None))
-            if len(hits) > 1:
-                raise Unmappable(f"fields.{field} values {found} map to several values ({', '.join(hits)}) "
-                                 f"through {option}_map")
-            if hits:
-                return hits[0]
-            if found and not multi:
-                raise Unmappable(f"fields.{field} value {found[0]!r} is not in {option}_map "
-                                 f"(known: {', '.join(sorted(mapping))})")
-        elif len(found) > 1:
-            raise Unmappable(f"fields.{field} has several values {found}; set {option}_map to choose one")
-        elif found:
-            return found[0]
-    if fallback is not None:
-        return fallback
-    raise Unmappable(f"fields.{field} has no {'mapped ' if mapping is not None else ''}value and no default "
-                     f"{option} is set")
+    """A value from *field* through *mapping* (or as is), else *fallback* (:func:`cso_policy.derive_field`)."""
+    return derive_field(fields, ".".join(_path(field)) if field else field, mapping, fallback, option,
+                        label=f"fields.{field}" if field else None)
 
 
 # ------------------------------------------------------------------ SLA fields
@@ -162,7 +92,8 @@ def find_sla(fields: dict, field_id: str | None, name: str) -> tuple[str, dict] 
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise Unmappable(f"fields.{field_id}: expected an SLA object {{name, completedCycles, ...}}, got {value!r}")
+            raise MappingError(f"fields.{field_id}: expected an SLA object {{name, completedCycles, ...}}, "
+                               f"got {value!r}")
         return field_id, value
     wanted = name.casefold()
     for fid, value in fields.items():
@@ -174,7 +105,7 @@ def find_sla(fields: dict, field_id: str | None, name: str) -> tuple[str, dict] 
 def _cycles(fid: str, sla: dict) -> list:
     cycles = sla.get("completedCycles") or []
     if not isinstance(cycles, list):
-        raise Unmappable(f"fields.{fid}.completedCycles: expected a list, got {cycles!r}")
+        raise MappingError(f"fields.{fid}.completedCycles: expected a list, got {cycles!r}")
     return cycles
 
 
@@ -183,19 +114,19 @@ def _stop(fid: str, cycles: list, index: int) -> str:
     cycle = cycles[index]
     where = f"fields.{fid}.completedCycles[{n}].stopTime"
     if not isinstance(cycle, dict):
-        raise Unmappable(f"fields.{fid}.completedCycles[{n}]: expected a cycle object, got {cycle!r}")
+        raise MappingError(f"fields.{fid}.completedCycles[{n}]: expected a cycle object, got {cycle!r}")
     return date_object(cycle.get("stopTime"), where)
 
 
 # ------------------------------------------------------------------ parts of a ticket
 
 
-def _severity(name, cfg: Config, where: str) -> str:
+def _severity(name, cfg: JiraOptions, where: str) -> str:
     if not isinstance(name, str) or not name:
-        raise Unmappable(f"{where}: no priority (expected one of {', '.join(cfg.priority_map)})")
-    severity = _lookup(cfg.priority_map, name)
+        raise MappingError(f"{where}: no priority (expected one of {', '.join(cfg.priorities)})")
+    severity = map_lookup(cfg.priorities, name)
     if severity is None:
-        raise Unmappable(f"{where} {name!r} is not in priority_map (known: {', '.join(cfg.priority_map)})")
+        raise MappingError(f"{where} {name!r} is not in priority_map (known: {', '.join(cfg.priorities)})")
     return severity
 
 
@@ -204,7 +135,7 @@ def priority_changes(histories: Iterable) -> list[tuple[datetime, str, object, o
     found = []
     for i, history in enumerate(histories):
         if not isinstance(history, dict):
-            raise Unmappable(f"changelog.histories[{i}]: expected an object, got {history!r}")
+            raise MappingError(f"changelog.histories[{i}]: expected an object, got {history!r}")
         items = history.get("items") or []
         for j, item in enumerate(items):
             if isinstance(item, dict) and (item.get("field") == "priority" or item.get("fieldId") == "priority"):
@@ -215,7 +146,7 @@ def priority_changes(histories: Iterable) -> list[tuple[datetime, str, object, o
     return found
 
 
-def severities(fields: dict, histories: Iterable, cfg: Config) -> tuple[str, list[dict]]:
+def severities(fields: dict, histories: Iterable, cfg: JiraOptions) -> tuple[str, list[dict]]:
     """The severity at opening and the later changes of severity.
 
     The opening priority is the ``fromString`` of the first priority change (the
@@ -246,11 +177,11 @@ def account_ids(users, where: str) -> set[str]:
     if users is None:
         return set()
     if not isinstance(users, list):
-        raise Unmappable(f"{where}: expected a list of users, got {users!r}")
+        raise MappingError(f"{where}: expected a list of users, got {users!r}")
     return {u["accountId"] for u in users if isinstance(u, dict) and isinstance(u.get("accountId"), str)}
 
 
-def customers(fields: dict, cfg: Config, participants: list | None = None) -> set[str]:
+def customers(fields: dict, cfg: JiraOptions, participants: list | None = None) -> set[str]:
     """Account ids of the request's customers: the reporter and the request participants
     (*participants* when the caller read them, else the ``participants_field`` of the issue)."""
     reporter = fields.get("reporter")
@@ -263,7 +194,7 @@ def customers(fields: dict, cfg: Config, participants: list | None = None) -> se
     return found
 
 
-def public_comments(fields: dict, comments: Iterable, cfg: Config, participants: list | None = None) -> list[str]:
+def public_comments(fields: dict, comments: Iterable, cfg: JiraOptions, participants: list | None = None) -> list[str]:
     """Creation times of the public comments (``jsdPublic``, no visibility restriction), in the
     order given. With ``agent_comments_only`` the customers' comments are left out: the
     reporter's, the request participants', and any author whose ``accountType`` is
@@ -273,7 +204,7 @@ def public_comments(fields: dict, comments: Iterable, cfg: Config, participants:
     for i, comment in enumerate(comments):
         where = f"fields.comment.comments[{i}]"
         if not isinstance(comment, dict):
-            raise Unmappable(f"{where}: expected a comment object, got {comment!r}")
+            raise MappingError(f"{where}: expected a comment object, got {comment!r}")
         if comment.get("jsdPublic", True) is not True or comment.get("visibility"):
             continue
         author = comment.get("author")
@@ -297,7 +228,7 @@ def between(times: list[str], first_response_at: str | None, resolved_at: str | 
     return [t for t in times if (start is None or _instant(t) >= start) and (end is None or _instant(t) <= end)]
 
 
-def first_response(fields: dict, comment_times: list[str], cfg: Config) -> str | None:
+def first_response(fields: dict, comment_times: list[str], cfg: JiraOptions) -> str | None:
     if cfg.first_response_from in ("sla", "sla_or_comment"):
         found = find_sla(fields, cfg.first_response_field, cfg.first_response_sla)
         if found is not None:
@@ -310,7 +241,7 @@ def first_response(fields: dict, comment_times: list[str], cfg: Config) -> str |
     return None
 
 
-def resolved(fields: dict, cfg: Config) -> str | None:
+def resolved(fields: dict, cfg: JiraOptions) -> str | None:
     """The resolution SLA's last completed cycle (none while a cycle runs), else
     ``resolutiondate``, else ``statuscategorychangedate`` of an issue in a done status."""
     if cfg.resolved_from == "sla":
@@ -331,7 +262,7 @@ def resolved(fields: dict, cfg: Config) -> str | None:
     return None
 
 
-def rca(fields: dict, cfg: Config) -> str | None:
+def rca(fields: dict, cfg: JiraOptions) -> str | None:
     if not cfg.rca_field:
         return None
     value = get(fields, cfg.rca_field)
@@ -344,11 +275,11 @@ def rca(fields: dict, cfg: Config) -> str | None:
     if isinstance(value, dict):
         return date_object(value, where)
     if isinstance(value, str) and _DATE.match(value.strip()):
-        if cfg.rca_timezone is None:
-            raise Unmappable(f"{where}: {value!r} is a date without a time; set rca_timezone "
-                             "(the contract's time zone) to read date fields")
+        if cfg.zone is None:
+            raise MappingError(f"{where}: {value!r} is a date without a time; set rca_timezone "
+                               "(the contract's time zone) to read date fields")
         day = date.fromisoformat(value.strip())
-        return datetime.combine(day, time(0), cfg.rca_timezone).isoformat()
+        return datetime.combine(day, time(0), cfg.zone).isoformat()
     return iso(value, where)
 
 
@@ -357,7 +288,7 @@ def _labels(fields: dict) -> set[str]:
     if labels is None:
         return set()
     if not isinstance(labels, list):
-        raise Unmappable(f"fields.labels: expected a list of strings, got {labels!r}")
+        raise MappingError(f"fields.labels: expected a list of strings, got {labels!r}")
     return {label for label in labels if isinstance(label, str)}
 
 
@@ -383,34 +314,34 @@ def issue_key(issue) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
-def channel(fields: dict, cfg: Config, request_channel: str | None) -> str:
+def channel(fields: dict, cfg: JiraOptions, request_channel: str | None) -> str:
     """``channel_field`` through ``channel_map`` when configured; else JSM's request channel
     (``request-channel-type``) through ``request_channel_map``; else the ``channel`` option."""
     if cfg.channel_field:
-        return derive(fields, cfg.channel_field, cfg.channel_map, cfg.channel, "channel")
+        return derive(fields, cfg.channel_field, cfg.channels, cfg.channel, "channel")
     if request_channel is not None:
-        mapped = _lookup(cfg.request_channel_map, request_channel)
+        mapped = map_lookup(cfg.request_channels, request_channel)
         if mapped is not None:
             return mapped
     return cfg.channel
 
 
-def to_record(issue, cfg: Config, *, histories: list | None = None, comments: list | None = None,
+def to_record(issue, cfg: JiraOptions, *, histories: list | None = None, comments: list | None = None,
               participants: list | None = None, request_channel: str | None = None) -> dict:
     """The ticket record of *issue*. *histories* / *comments* replace the issue's own
     (truncated) changelog / comment list when the caller fetched them in full;
     *participants* are the request's participants (``/rest/servicedeskapi/request/{key}/participant``)
     and *request_channel* its JSM request channel, when the caller read them."""
     if not isinstance(issue, dict):
-        raise Unmappable(f"expected an issue object, got {type(issue).__name__}")
+        raise MappingError(f"expected an issue object, got {type(issue).__name__}")
     key = issue_key(issue)
     if key is None:
-        raise Unmappable("the issue has no key")
+        raise MappingError("the issue has no key")
     fields = issue.get("fields")
     if not isinstance(fields, dict):
-        raise Unmappable("the issue has no fields object")
+        raise MappingError("the issue has no fields object")
     if fields.get("created") in (None, ""):
-        raise Unmappable("fields.created is missing (the opening time)")
+        raise MappingError("fields.created is missing (the opening time)")
     opened_at = iso(fields["created"], "fields.created")
 
     if histories is None:
@@ -440,11 +371,11 @@ def to_record(issue, cfg: Config, *, histories: list | None = None, comments: li
         "first_response_at": first_response_at,
         "updates": updates,
         "resolved_at": resolved_at,
-        "is_bug": issue_type in cfg.bug_issue_types or bool(labels & cfg.bug_labels),
+        "is_bug": issue_type in cfg.bug_issue_types or not labels.isdisjoint(cfg.bug_labels),
         "rca_delivered_at": rca(fields, cfg),
         "channel": channel(fields, cfg, request_channel),
-        "security_incident": issue_type in cfg.security_issue_types or bool(labels & cfg.security_labels),
-        "tier2_direct": bool(labels & cfg.tier2_labels),
+        "security_incident": issue_type in cfg.security_issue_types or not labels.isdisjoint(cfg.security_labels),
+        "tier2_direct": not labels.isdisjoint(cfg.tier2_labels),
         "severity_changes": severity_changes,
     }
     summary = fields.get("summary")

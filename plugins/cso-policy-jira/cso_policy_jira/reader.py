@@ -11,13 +11,12 @@ from pathlib import Path
 import orjson
 from attrs import evolve
 
-from cso_policy import ConfigError
-from cso_policy import BadLine, HttpClient, Incomplete, RawRecord, credentials_from_env
+from cso_policy import BadLine, ConfigError, HttpClient, Incomplete, MappingError, RawRecord, credentials_from_env
 
 from . import __version__
 from .client import SEARCH, Client
-from .mapping import Unmappable, issue_key, root_field, to_record
-from .options import Config, parse
+from .mapping import issue_key, root_field, to_record
+from .options import JiraOptions
 
 # Fields asked of the search API besides the configured ones.
 BASE_FIELDS = (
@@ -28,31 +27,32 @@ BASE_FIELDS = (
 
 def read_jira(
     path: Path | str | None,
-    options: dict | None,
+    options: JiraOptions | dict | None,
     *,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[str], None] | None = None,
 ) -> Iterator[RawRecord]:
     """Ticket records from a Jira export file (*path*) or from the live API (*path* None).
 
-    Options and credentials are checked now (a ConfigError before the audit
-    starts); the records are read lazily. *sleep* and *progress* (the waiting
-    lines, default stderr) are for tests.
+    *options* is the :class:`JiraOptions` the core structured and checked; a dict (a direct
+    call) becomes one unchecked. Credentials are checked now (a ConfigError before the audit
+    starts); the records are read lazily. *sleep* and *progress* (the waiting lines, default
+    stderr) are for tests.
     """
-    cfg = parse(options, live=path is None)
+    cfg = options if isinstance(options, JiraOptions) else JiraOptions(**(options or {}))
     if path is not None:
         return _read_export(Path(path), cfg)
     return _read_live(cfg, _client(cfg, sleep, progress))
 
 
-def _record(issue, cfg: Config, histories=None, comments=None, participants=None, request_channel=None,
+def _record(issue, cfg: JiraOptions, histories=None, comments=None, participants=None, request_channel=None,
             missing: str | None = None) -> dict | BadLine | Incomplete:
     """The ticket record, a BadLine naming the field that cannot be mapped, or (*missing* says what
     the issue lacks) an Incomplete record."""
     try:
         record = to_record(issue, cfg, histories=histories, comments=comments, participants=participants,
                            request_channel=request_channel)
-    except Unmappable as exc:
+    except MappingError as exc:
         key = issue_key(issue)
         return BadLine(f"Jira issue {key}: {exc}" if key else f"Jira issue: {exc}")
     return Incomplete(record, f"Jira issue {record['id']}: {missing}") if missing else record
@@ -62,11 +62,11 @@ PARTICIPANTS_NAME = "Request participants"
 PARTICIPANTS_TYPE = "com.atlassian.servicedesk:sd-request-participants"
 
 
-def _needs_comments(cfg: Config) -> bool:
+def _needs_comments(cfg: JiraOptions) -> bool:
     return cfg.updates_from == "public_comments" or cfg.first_response_from != "sla"
 
 
-def truncation(issue, cfg: Config) -> str | None:
+def truncation(issue, cfg: JiraOptions) -> str | None:
     """What an exported issue lacks: its embedded changelog (or comment list, when comments are
     used) holds fewer entries than its ``total``."""
     if not isinstance(issue, dict):
@@ -87,7 +87,7 @@ def truncation(issue, cfg: Config) -> str | None:
     return "; ".join(found) or None
 
 
-def participants_field_of(doc, cfg: Config) -> str | None:
+def participants_field_of(doc, cfg: JiraOptions) -> str | None:
     """The Request participants field: the ``participants_field`` option, else the field a search page
     names "Request participants" (``expand=names``) or types ``sd-request-participants`` (``expand=schema``)."""
     if cfg.participants_field:
@@ -125,7 +125,7 @@ def export_issues(doc, where: str) -> list:
     return issues
 
 
-def _read_export(path: Path, cfg: Config) -> Iterator[RawRecord]:
+def _read_export(path: Path, cfg: JiraOptions) -> Iterator[RawRecord]:
     name = str(path)
     try:
         raw = path.read_bytes()
@@ -145,14 +145,14 @@ def _read_export(path: Path, cfg: Config) -> Iterator[RawRecord]:
 # ------------------------------------------------------------------ the live API
 
 
-def _client(cfg: Config, sleep, progress) -> Client:
+def _client(cfg: JiraOptions, sleep, progress) -> Client:
     (token,) = credentials_from_env("jira", cfg.token_env)
     email = cfg.email or os.environ.get(cfg.email_env)
     if not email:
         raise ConfigError(f"jira: set the option email or the environment variable {cfg.email_env} "
                           "(the Jira account's email)")
     hint = f"${cfg.token_env}" + ("" if cfg.email else f" and ${cfg.email_env}")
-    http = HttpClient(cfg.base_url, name="jira", basic=(email, token), auth_hint=hint,
+    http = HttpClient(cfg.api_url, name="jira", basic=(email, token), auth_hint=hint,
                       headers={"User-Agent": f"cso-policy-jira/{__version__}"},
                       retries=cfg.max_retries, max_retry_wait=cfg.max_retry_wait, timeout=cfg.timeout,
                       sleep=sleep, progress=progress)
@@ -169,7 +169,7 @@ def _sla_field_id(catalog: list, name: str) -> str | None:
     return chosen[0]["id"] if chosen else None
 
 
-def discover_sla_fields(cfg: Config, client: Client) -> Config:
+def discover_sla_fields(cfg: JiraOptions, client: Client) -> JiraOptions:
     """Field ids of the SLAs named first_response_sla / resolution_sla (``GET /rest/api/3/field``)
     when they are not configured."""
     need_response = cfg.first_response_from != "comment" and not cfg.first_response_field
@@ -190,14 +190,14 @@ def discover_sla_fields(cfg: Config, client: Client) -> Config:
     return evolve(cfg, **changes)
 
 
-def search_fields(cfg: Config) -> list[str]:
+def search_fields(cfg: JiraOptions) -> list[str]:
     configured = (cfg.first_response_field, cfg.resolution_field, cfg.rca_field,
                   cfg.contract_field, cfg.lob_field, cfg.channel_field, cfg.participants_field)
     extra = [root_field(f) for f in configured if f]
     return list(dict.fromkeys([*BASE_FIELDS, *extra]))
 
 
-def jql_of(cfg: Config) -> str:
+def jql_of(cfg: JiraOptions) -> str:
     if cfg.jql:
         return cfg.jql
     project = cfg.project.replace("\\", "\\\\").replace('"', '\\"')
@@ -214,7 +214,7 @@ def channel_jql(jql: str, value: str) -> str:
     return f'({base}) AND request-channel-type = "{escaped}"'
 
 
-def request_channels(cfg: Config, client: Client) -> dict[str, str]:
+def request_channels(cfg: JiraOptions, client: Client) -> dict[str, str]:
     """Issue key -> JSM request channel, for the channels in ``request_channel_map``.
 
     The channel is no issue field in the REST API: JSM exposes it to JQL as
@@ -224,7 +224,7 @@ def request_channels(cfg: Config, client: Client) -> dict[str, str]:
         return {}
     found: dict[str, str] = {}
     jql = jql_of(cfg)
-    for value in cfg.request_channel_map:
+    for value in cfg.request_channels:
         for issue in client.search(channel_jql(jql, value), ["created"], cfg.page_size, expand=None):
             key = issue_key(issue)
             if key is not None:
@@ -240,7 +240,7 @@ def _complete(container, key: str) -> bool:
     return not isinstance(total, int) or total <= len(container[key])
 
 
-def _read_live(cfg: Config, client: Client) -> Iterator[RawRecord]:
+def _read_live(cfg: JiraOptions, client: Client) -> Iterator[RawRecord]:
     cfg = discover_sla_fields(cfg, client)
     where = f"jira:{client.base_url}{SEARCH}"
     need_comments = _needs_comments(cfg)

@@ -95,7 +95,7 @@ def test_cli_rejects_a_misspelt_plugins_option(tmp_path, data, export):
     )
     result = CliRunner().invoke(main, ["audit", str(ws)])
     assert result.exit_code == 2
-    assert "unknown option(s) priorty_map" in result.output
+    assert result.output == "cso-policy: error: [plugins.jira] $: unknown field(s): priorty_map\n"
 
 
 def test_sla_findings_on_a_premier_contract(cso_workspace, data, load, write_json):

@@ -14,19 +14,20 @@ from cso_policy import hookimpl
 from cso_policy import RecordSource
 
 from . import export, live
-from .options import NAME, check, parse
+from .options import NAME, ServiceNowOptions
 from .stream import IncidentStream
 
 __version__ = "0.1.0"
 
 
-def read(path: Path | None, options: dict | None = None) -> IncidentStream:
-    """The ``read`` of the source: options are checked now (a ConfigError stops the run
-    before any record is read); the records come lazily."""
-    cfg = parse(options, live=path is None)
+def read(path: Path | None, options: ServiceNowOptions | dict | None = None) -> IncidentStream:
+    """The ``read`` of the source: *options* are what the core structured and checked (a dict
+    from a direct caller is checked by :meth:`ServiceNowOptions.of`); the records come lazily."""
+    if not isinstance(options, ServiceNowOptions):
+        options = ServiceNowOptions.of(options, path)
     if path is None:
-        return live.read_live(cfg)
-    return export.read_export(Path(path), cfg)
+        return live.read_live(options)
+    return export.read_export(Path(path), options)
 
 
 SOURCE = RecordSource(
@@ -35,17 +36,10 @@ SOURCE = RecordSource(
     suffixes=(),  # a .json file is not necessarily a ServiceNow export: name the source
     description="ServiceNow incidents: a Table API export (with sys_journal_field and sys_audit rows) "
     "or the live Table API",
+    options=ServiceNowOptions,
 )
 
 
 @hookimpl
 def cso_policy_record_sources():
     return [SOURCE]
-
-
-@hookimpl
-def cso_policy_configure(options, root):
-    mine = options.get(NAME)
-    if mine is None:
-        return []
-    return check(mine, f"[plugins.{NAME}]")

@@ -13,7 +13,7 @@ from cso_policy import ConfigError
 from cso_policy import BadLine
 
 from .mapping import Users
-from .options import NAME, Config
+from .options import NAME, ServiceNowOptions
 from .stream import IncidentStream, group_audit, group_journal, map_row
 
 _ROW_KEYS = ("result", "records")  # Table API response; the JSONv2 processor's {"records": [...]}
@@ -53,7 +53,7 @@ def _side_rows(option: str, value: str, base: Path, table: str) -> list:
     return rows
 
 
-def read_export(path: Path, cfg: Config) -> IncidentStream:
+def read_export(path: Path, cfg: ServiceNowOptions) -> IncidentStream:
     label = str(path)
 
     def make(stream: IncidentStream):

@@ -22,7 +22,7 @@ from datetime import datetime
 from cso_policy import ConfigError, HttpClient, Response, credentials_from_env, link_next, redact
 
 from .mapping import Users, field
-from .options import NAME, Config
+from .options import NAME, ServiceNowOptions
 from .stream import IncidentStream, group_audit, group_journal, map_row, user_refs
 
 JOURNAL_FIELDS = "element_id,element,name,sys_created_on,sys_created_by"
@@ -30,7 +30,7 @@ AUDIT_FIELDS = "documentkey,tablename,fieldname,oldvalue,newvalue,sys_created_on
 USER_FIELDS = "sys_id,user_name,company"
 
 
-def make_client(cfg: Config, environ=None, *, sleep: Callable[[float], None] | None = None,
+def make_client(cfg: ServiceNowOptions, environ=None, *, sleep: Callable[[float], None] | None = None,
                 now: Callable[[], datetime] | None = None,
                 progress: Callable[[str], None] | None = None) -> HttpClient:
     """The core HTTP client for ``base_url`` with the credentials of the options: Bearer from
@@ -53,7 +53,7 @@ def make_client(cfg: Config, environ=None, *, sleep: Callable[[float], None] | N
         where = f"user/${cfg.user_env} and ${cfg.password_env}"
     extra = {"sleep": sleep} if sleep is not None else {}
     return HttpClient(
-        cfg.base_url, name=NAME, **auth, max_retry_wait=cfg.max_retry_wait, retries=cfg.max_retries,
+        cfg.api_url, name=NAME, **auth, max_retry_wait=cfg.max_retry_wait, retries=cfg.max_retries,
         timeout=cfg.timeout, progress=progress, now=now,
         auth_hint=f"the credentials in {where} and the user's read access to the table", **extra,
     )
@@ -66,7 +66,7 @@ def _rows(page: Response) -> list:
     return doc["result"]
 
 
-def table_pages(client: HttpClient, cfg: Config, table: str, query: str, fields: str | None = None
+def table_pages(client: HttpClient, cfg: ServiceNowOptions, table: str, query: str, fields: str | None = None
                 ) -> Iterator[list]:
     """Every page of rows of *table* matching the encoded *query*: the ``Link`` header's
     ``rel="next"`` while there is one; without a ``Link`` header, the next offset while
@@ -97,7 +97,7 @@ def table_pages(client: HttpClient, cfg: Config, table: str, query: str, fields:
         yield rows
 
 
-def incident_query(cfg: Config) -> str:
+def incident_query(cfg: ServiceNowOptions) -> str:
     query = cfg.query or ""
     if "ORDERBY" in query:
         return query
@@ -109,11 +109,11 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def read_live(cfg: Config, *, sleep: Callable[[float], None] | None = None, environ=None,
+def read_live(cfg: ServiceNowOptions, *, sleep: Callable[[float], None] | None = None, environ=None,
               now: Callable[[], datetime] | None = None, progress: Callable[[str], None] | None = None
               ) -> IncidentStream:
     client = make_client(cfg, environ, sleep=sleep, now=now, progress=progress)
-    label = f"{NAME}:{cfg.base_url}/api/now/table/incident"
+    label = f"{NAME}:{cfg.api_url}/api/now/table/incident"
     users = Users()
     asked: set[tuple[str, str]] = set()  # (field, value) already looked up in sys_user
 

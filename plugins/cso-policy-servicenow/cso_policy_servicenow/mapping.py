@@ -3,7 +3,7 @@
 Everything here is pure: rows are dicts of the Table API's JSON shape with
 ``sysparm_display_value=false`` (datetimes ``"YYYY-MM-DD HH:MM:SS"`` in UTC,
 reference fields ``{"link": ..., "value": sys_id}``). A value that cannot be
-mapped raises :class:`Unmappable` with a message naming the source field.
+mapped raises :class:`cso_policy.MappingError` with a message naming the source field.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 
-from .options import Config
+from cso_policy import MappingError, derive_field, field_at, map_lookup
+
+from .options import ServiceNowOptions
 
 _GLIDE = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -20,10 +22,6 @@ _ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$"
 _CHOICE_LABEL = re.compile(r"^\s*(\d+)\s*-")  # "1 - Critical" (a display value)
 
 STATE_NAMES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed", "8": "Canceled"}
-
-
-class Unmappable(ValueError):
-    """A row that cannot become a ticket record; the message names the field."""
 
 
 class Users:
@@ -64,26 +62,28 @@ def text(value) -> str | None:
 
 
 def field(row: dict, name: str) -> str | None:
-    return text(row.get(name))
+    """The value of field *name* as :func:`text`: a dot-walked name is a key of its own in a
+    Table API row (``sysparm_fields=caller_id.company``), else a path into nested objects."""
+    return text(row[name] if name in row else field_at(row, name))
 
 
-def timestamp(value, where: str, cfg: Config) -> str:
+def timestamp(value, where: str, cfg: ServiceNowOptions) -> str:
     """``"2024-01-15 10:23:45"`` (UTC, or ``datetime_timezone``) -> ``"2024-01-15T10:23:45+00:00"``.
 
     An ISO 8601 value with an offset is accepted as is (normalised to UTC)."""
     raw = text(value)
     if raw is None:
-        raise Unmappable(f"{where}: expected a date-time like 2024-01-15 10:23:45, got {value!r}")
+        raise MappingError(f"{where}: expected a date-time like 2024-01-15 10:23:45, got {value!r}")
     m = _GLIDE.match(raw)
     try:
         if m is not None:
-            local = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}").replace(tzinfo=cfg.datetime_timezone)
+            local = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}").replace(tzinfo=cfg.datetime_zone)
             return local.astimezone(UTC).isoformat()
         if _ISO_WITH_OFFSET.match(raw):
             return datetime.fromisoformat(raw).astimezone(UTC).isoformat()
     except ValueError:
-        raise Unmappable(f"{where}: not a valid date-time: {raw!r}") from None
-    raise Unmappable(
+        raise MappingError(f"{where}: not a valid date-time: {raw!r}") from None
+    raise MappingError(
         f"{where}: expected a date-time like 2024-01-15 10:23:45 (export with sysparm_display_value=false), "
         f"got {raw!r}"
     )
@@ -93,38 +93,17 @@ def _instant(text_: str) -> datetime:
     return datetime.fromisoformat(text_)
 
 
-def optional_timestamp(row: dict, name: str, cfg: Config) -> str | None:
+def optional_timestamp(row: dict, name: str, cfg: ServiceNowOptions) -> str | None:
     if field(row, name) is None:
         return None
     return timestamp(row.get(name), name, cfg)
 
 
-def _lookup(mapping: dict, key: str):
-    if key in mapping:
-        return mapping[key]
-    folded = key.casefold()
-    for k, v in mapping.items():
-        if k.casefold() == folded:
-            return v
-    return None
-
-
 def derive(row: dict, name: str | None, mapping: dict | None, fallback: str | None, option: str) -> str:
-    """A value from field *name* through *mapping* (or as is), else *fallback*; an unmapped value is an error."""
-    if name:
-        value = field(row, name)
-        if value is not None:
-            if mapping is None:
-                return value
-            hit = _lookup(mapping, value)
-            if hit is not None:
-                return hit
-            raise Unmappable(f"{name} value {value!r} is not in {option}_map (known: {', '.join(sorted(mapping))})")
-    if fallback is not None:
-        return fallback
-    if name:
-        raise Unmappable(f"{name} is empty and no default {option} is set")
-    raise Unmappable(f"no {option}: set option {option} or {option}_field")  # pragma: no cover (options check)
+    """A record field from field *name* through *mapping* (:func:`cso_policy.derive_field`),
+    the field read as :func:`field` reads it."""
+    return derive_field({"value": field(row, name)} if name else {}, "value" if name else None, mapping,
+                        fallback, option, label=name)
 
 
 def flag(row: dict, names: Iterable[str], accepted: frozenset) -> bool:
@@ -140,17 +119,17 @@ def flag(row: dict, names: Iterable[str], accepted: frozenset) -> bool:
 # ------------------------------------------------------------------ severity
 
 
-def severity_of(value, cfg: Config, where: str) -> str:
+def severity_of(value, cfg: ServiceNowOptions, where: str) -> str:
     raw = text(value)
     if raw is None:
-        raise Unmappable(f"{where}: no priority (expected one of {', '.join(cfg.priority_map)})")
-    severity = _lookup(cfg.priority_map, raw)
+        raise MappingError(f"{where}: no priority (expected one of {', '.join(cfg.priorities)})")
+    severity = map_lookup(cfg.priorities, raw)
     if severity is None:
         m = _CHOICE_LABEL.match(raw)
         if m is not None:
-            severity = _lookup(cfg.priority_map, m.group(1))
+            severity = map_lookup(cfg.priorities, m.group(1))
     if severity is None:
-        raise Unmappable(f"{where} {raw!r} is not in priority_map (known: {', '.join(cfg.priority_map)})")
+        raise MappingError(f"{where} {raw!r} is not in priority_map (known: {', '.join(cfg.priorities)})")
     return severity
 
 
@@ -168,7 +147,7 @@ def _priority_key(value) -> str | None:
     return m.group(1) if m is not None else raw
 
 
-def severities(row: dict, audits: list[tuple[int, dict]], cfg: Config) -> tuple[str, list[dict], str | None]:
+def severities(row: dict, audits: list[tuple[int, dict]], cfg: ServiceNowOptions) -> tuple[str, list[dict], str | None]:
     """The severity at opening, the later severity changes, from sys_audit priority rows, and
     the reason the history is incomplete (else None).
 
@@ -221,7 +200,7 @@ def severities(row: dict, audits: list[tuple[int, dict]], cfg: Config) -> tuple[
 # ------------------------------------------------------------------ clocks
 
 
-def requester(row: dict, users: Users | None, cfg: Config) -> tuple[Callable[[str | None], bool], str | None]:
+def requester(row: dict, users: Users | None, cfg: ServiceNowOptions) -> tuple[Callable[[str | None], bool], str | None]:
     """Who is the customer on incident *row*: a predicate on a journal entry's
     ``sys_created_by`` (a user_name) that is true for the customer's own entries, and the
     reason it cannot be told (the caller is not among the ``sys_user`` rows), else None.
@@ -234,7 +213,7 @@ def requester(row: dict, users: Users | None, cfg: Config) -> tuple[Callable[[st
     ``company``, else the incident's). ``agent_users`` are never the customer;
     ``ignore_comment_authors`` (and, with ``ignore_creator_comments``, the incident's
     ``sys_created_by``) always are."""
-    ignored = set(cfg.ignore_comment_authors)
+    ignored = set(cfg.ignored_authors)
     if cfg.ignore_creator_comments and field(row, "sys_created_by"):
         ignored.add(field(row, "sys_created_by"))
     names: set[str] = set()
@@ -265,7 +244,7 @@ def requester(row: dict, users: Users | None, cfg: Config) -> tuple[Callable[[st
     def is_customer(author: str | None) -> bool:
         if author is None:
             return False
-        if author in cfg.agent_users:
+        if author in cfg.agents:
             return False
         if author in ignored or author in names:
             return True
@@ -277,7 +256,7 @@ def requester(row: dict, users: Users | None, cfg: Config) -> tuple[Callable[[st
     return is_customer, problem
 
 
-def comment_times(journals: list[tuple[int, dict]], cfg: Config,
+def comment_times(journals: list[tuple[int, dict]], cfg: ServiceNowOptions,
                   is_customer: Callable[[str | None], bool] = lambda author: False) -> list[str]:
     """Creation times of the customer-visible journal entries (``comment_elements``, default
     ``comments``; ``work_notes`` are internal) written by someone other than the customer
@@ -304,7 +283,7 @@ def until(times: list[str], resolved_at: str | None) -> list[str]:
     return [t for t in times if _instant(t) <= end]
 
 
-def first_response(row: dict, comments: list[str], cfg: Config) -> str | None:
+def first_response(row: dict, comments: list[str], cfg: ServiceNowOptions) -> str | None:
     if cfg.first_response_from == "comments":
         return comments[0] if comments else None
     if cfg.first_response_from == "field":
@@ -312,19 +291,19 @@ def first_response(row: dict, comments: list[str], cfg: Config) -> str | None:
     return None
 
 
-def state_of(row: dict, cfg: Config) -> str | None:
+def state_of(row: dict, cfg: ServiceNowOptions) -> str | None:
     return field(row, cfg.state_field)
 
 
-def is_canceled(row: dict, cfg: Config) -> bool:
-    return state_of(row, cfg) in cfg.canceled_states
+def is_canceled(row: dict, cfg: ServiceNowOptions) -> bool:
+    return state_of(row, cfg) in cfg.canceled
 
 
-def resolved(row: dict, cfg: Config) -> str | None:
+def resolved(row: dict, cfg: ServiceNowOptions) -> str | None:
     """``resolved_at`` (``closed_at`` as fallback) of an incident in a resolved, closed or
     (kept) canceled state; None while it is open. Without a state field, whatever is set."""
     state = state_of(row, cfg)
-    ended = state in cfg.resolved_states or state in cfg.canceled_states
+    ended = state in cfg.resolved or state in cfg.canceled
     if state is not None and not ended:
         return None
     for name in ("resolved_at", "closed_at"):
@@ -333,31 +312,31 @@ def resolved(row: dict, cfg: Config) -> str | None:
     if state is None:
         return None
     label = STATE_NAMES.get(state, "")
-    raise Unmappable(f"{cfg.state_field} is {state!r}{f' ({label})' if label else ''} but resolved_at and "
+    raise MappingError(f"{cfg.state_field} is {state!r}{f' ({label})' if label else ''} but resolved_at and "
                      "closed_at are empty")
 
 
-def rca(row: dict, cfg: Config) -> str | None:
+def rca(row: dict, cfg: ServiceNowOptions) -> str | None:
     if not cfg.rca_field:
         return None
     raw = field(row, cfg.rca_field)
     if raw is None:
         return None
     if _DATE.match(raw):
-        if cfg.rca_timezone is None:
-            raise Unmappable(f"{cfg.rca_field}: {raw!r} is a date without a time; set rca_timezone "
+        if cfg.rca_zone is None:
+            raise MappingError(f"{cfg.rca_field}: {raw!r} is a date without a time; set rca_timezone "
                              "(the contract's time zone) to read date fields")
-        return datetime.combine(date.fromisoformat(raw), time(0), cfg.rca_timezone).isoformat()
+        return datetime.combine(date.fromisoformat(raw), time(0), cfg.rca_zone).isoformat()
     return timestamp(raw, cfg.rca_field, cfg)
 
 
-def channel(row: dict, cfg: Config) -> str:
+def channel(row: dict, cfg: ServiceNowOptions) -> str:
     if cfg.channel_field:
         value = field(row, cfg.channel_field)
         if value is not None:
-            hit = cfg.channel_map.get(value.casefold())
+            hit = map_lookup(cfg.channels, value)
             if hit is None:
-                raise Unmappable(f"{cfg.channel_field} value {value!r} has no channel; add it to channel_map "
+                raise MappingError(f"{cfg.channel_field} value {value!r} has no channel; add it to channel_map "
                                  "(web, chat, phone, messaging or email)")
             return hit
     return cfg.channel
@@ -366,30 +345,30 @@ def channel(row: dict, cfg: Config) -> str:
 # ------------------------------------------------------------------ the record
 
 
-def incident_id(row, cfg: Config) -> str | None:
+def incident_id(row, cfg: ServiceNowOptions) -> str | None:
     if not isinstance(row, dict):
         return None
     return field(row, cfg.id_field) or field(row, "sys_id")
 
 
-def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | None = None,
+def to_record(row, cfg: ServiceNowOptions, *, journals: list | None = None, audits: list | None = None,
               users: Users | None = None) -> tuple[dict, str | None]:
     """The ticket record of incident *row* and the reason it is incomplete (else None);
     *journals* / *audits* are its ``(index, row)`` sys_journal_field and sys_audit (priority)
     rows, *users* the ``sys_user`` rows that tell the customer's comments from responses."""
     if not isinstance(row, dict):
-        raise Unmappable(f"expected an incident object, got {type(row).__name__}")
+        raise MappingError(f"expected an incident object, got {type(row).__name__}")
     key = incident_id(row, cfg)
     if key is None:
-        raise Unmappable(f"the incident has no {cfg.id_field} and no sys_id")
+        raise MappingError(f"the incident has no {cfg.id_field} and no sys_id")
     if field(row, "sys_id") is None and (cfg.reads_journal or cfg.priority_history):
-        raise Unmappable("sys_id is missing (it joins the incident to sys_journal_field and sys_audit)")
+        raise MappingError("sys_id is missing (it joins the incident to sys_journal_field and sys_audit)")
     if field(row, "opened_at") is not None:
         opened_at = timestamp(row["opened_at"], "opened_at", cfg)
     elif field(row, "sys_created_on") is not None:
         opened_at = timestamp(row["sys_created_on"], "sys_created_on", cfg)
     else:
-        raise Unmappable("opened_at is missing (and sys_created_on too): no opening time")
+        raise MappingError("opened_at is missing (and sys_created_on too): no opening time")
     severity, changes, gap = severities(row, (audits or []) if cfg.priority_history else [], cfg)
     is_customer, unknown_customer = requester(row, users, cfg)
     comments = comment_times(journals or [], cfg, is_customer)
@@ -404,11 +383,11 @@ def to_record(row, cfg: Config, *, journals: list | None = None, audits: list | 
         "first_response_at": first_response(row, comments, cfg),
         "updates": until(comments, resolved_at),
         "resolved_at": resolved_at,
-        "is_bug": flag(row, cfg.bug_field, cfg.bug_values),
+        "is_bug": flag(row, *cfg.flags["bug"]),
         "rca_delivered_at": rca(row, cfg),
         "channel": channel(row, cfg),
-        "security_incident": flag(row, cfg.security_field, cfg.security_values),
-        "tier2_direct": flag(row, cfg.tier2_field, cfg.tier2_values),
+        "security_incident": flag(row, *cfg.flags["security"]),
+        "tier2_direct": flag(row, *cfg.flags["tier2"]),
         "severity_changes": changes,
     }
     subject = field(row, "short_description")

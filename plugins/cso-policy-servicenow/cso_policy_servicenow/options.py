@@ -1,155 +1,223 @@
-"""The options of the ``servicenow`` source: defaults, checking, and the parsed :class:`Config`.
+"""The options of the ``servicenow`` source: :class:`ServiceNowOptions`.
 
 Options come from a ``[[records]]`` entry of ``cso-policy.toml`` with
-``[plugins.servicenow]`` merged under it by the core. Every problem is a
-:class:`cso_policy.errors.ConfigError` naming the option, never a credential
-(only the *names* of the environment variables that hold them are options).
+``[plugins.servicenow]`` merged under it. The core structures them into
+:class:`ServiceNowOptions` (``RecordSource(options=...)``): the field types are the type
+checks, :meth:`ServiceNowOptions.problems` what types cannot say. Messages name the option,
+never a credential (only the *names* of the environment variables that hold them are options).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from attrs import frozen
+from attrs import Factory, fields, frozen
 
-from cso_policy import ConfigError
+from cso_policy import ConfigError, Positive
 
 NAME = "servicenow"
 
-SEVERITIES = ("P1", "P2", "P3")
-CHANNELS = ("web", "chat", "phone", "messaging", "email")
+Severity = Literal["P1", "P2", "P3"]
+Channel = Literal["web", "chat", "phone", "messaging", "email"]
 
 # incident.priority: 1 Critical, 2 High, 3 Moderate, 4 Low, 5 Planning.
 DEFAULT_PRIORITY_MAP = {"1": "P1", "2": "P2", "3": "P3", "4": "P3", "5": "P3"}
 # incident.contact_type choices (base system and common additions) -> cso-policy ticket channels.
 # Walk-in, monitoring, integration... have no ticket channel: map them explicitly if you use them.
-DEFAULT_CHANNEL_MAP = {c: c for c in CHANNELS} | {
+DEFAULT_CHANNEL_MAP = {c: c for c in ("web", "chat", "phone", "messaging", "email")} | {
     "self-service": "web",
     "portal": "web",
     "virtual_agent": "chat",
     "sms": "messaging",
 }
 
-FIRST_RESPONSE_FROM = ("comments", "field", "none")
 TRUE_VALUES = ["true", "1", "yes"]
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# name -> (kind, default); kind drives the type check below.
-OPTIONS: dict[str, tuple[object, object]] = {
-    # where each record belongs
-    "contract": ("str", None),
-    "contract_field": ("field", None),
-    "contract_map": ("map", None),
-    "lob": ("str", None),
-    "lob_field": ("field", None),
-    "lob_map": ("map", None),
-    # which incident row fields to read
-    "id_field": ("field", "number"),
-    "state_field": ("field", "state"),
-    # severity
-    "priority_map": ("severity_map", None),
-    "priority_history": ("bool", True),
-    # states
-    "resolved_states": ("list", ["6", "7"]),
-    "canceled_states": ("list", ["8"]),
-    "skip_canceled": ("bool", True),
-    # SLA clocks
-    "first_response_from": (FIRST_RESPONSE_FROM, "comments"),
-    "first_response_field": ("field", None),
-    "comment_elements": ("list", ["comments"]),
-    "ignore_comment_authors": ("list", []),
-    "ignore_creator_comments": ("bool", False),
-    "exclude_customer_comments": ("bool", True),
-    "customer_company_users": ("bool", True),
-    "agent_users": ("list", []),
-    # flags: a field (or several) and the values that set the flag
-    "bug_field": ("fields", None),
-    "bug_values": ("list", TRUE_VALUES),
-    "security_field": ("fields", ["category", "subcategory"]),
-    "security_values": ("list", ["security"]),
-    "tier2_field": ("fields", None),
-    "tier2_values": ("list", TRUE_VALUES),
-    "rca_field": ("field", None),
-    "rca_timezone": ("timezone", None),
-    # channel
-    "channel": (CHANNELS, "web"),
-    "channel_field": ("field", "contact_type"),
-    "channel_map": ("channel_map", None),
-    # the YYYY-MM-DD HH:MM:SS values (UTC with sysparm_display_value=false)
-    "datetime_timezone": ("timezone", "UTC"),
-    # export files
-    "journal_path": ("str", None),
-    "audit_path": ("str", None),
-    "user_path": ("str", None),
-    # live API
-    "base_url": ("url", None),
-    "query": ("str", None),
-    "user": ("str", None),
-    "user_env": ("env", "SERVICENOW_USER"),
-    "password_env": ("env", "SERVICENOW_PASSWORD"),
-    "token_env": ("env", None),
-    "page_size": ("int", 1000),
-    "ids_per_request": ("int", 50),
-    "max_retries": ("count", 5),
-    "max_retry_wait": ("number", 3600),
-    "timeout": ("number", 60),
-}
-
 
 @frozen(kw_only=True)
-class Config:
-    contract: str | None
-    contract_field: str | None
-    contract_map: dict | None
-    lob: str | None
-    lob_field: str | None
-    lob_map: dict | None
-    id_field: str
-    state_field: str
-    priority_map: dict
-    priority_history: bool
-    resolved_states: frozenset
-    canceled_states: frozenset
-    skip_canceled: bool
-    first_response_from: str
-    first_response_field: str | None
-    comment_elements: tuple
-    ignore_comment_authors: frozenset
-    ignore_creator_comments: bool
-    exclude_customer_comments: bool
-    customer_company_users: bool
-    agent_users: frozenset
-    bug_field: tuple
-    bug_values: frozenset
-    security_field: tuple
-    security_values: frozenset
-    tier2_field: tuple
-    tier2_values: frozenset
-    rca_field: str | None
-    rca_timezone: ZoneInfo | None
-    channel: str
-    channel_field: str | None
-    channel_map: dict
-    datetime_timezone: ZoneInfo
-    journal_path: str | None
-    audit_path: str | None
-    user_path: str | None
-    base_url: str | None
-    query: str | None
-    user: str | None
-    user_env: str
-    password_env: str
-    token_env: str | None
-    page_size: int
-    ids_per_request: int
-    max_retries: int
-    max_retry_wait: float
-    timeout: float
+class ServiceNowOptions:
+    """The options of the source (README.md, "Options"); every one has a default."""
+
+    # where each record belongs
+    contract: str | None = None
+    contract_field: str | None = None
+    contract_map: dict[str, str] | None = None
+    lob: str | None = None
+    lob_field: str | None = None
+    lob_map: dict[str, str] | None = None
+    # which incident row fields to read
+    id_field: str = "number"
+    state_field: str = "state"
+    # severity
+    priority_map: dict[str, Severity] | None = None
+    priority_history: bool = True
+    # states
+    resolved_states: list[str] = Factory(lambda: ["6", "7"])
+    canceled_states: list[str] = Factory(lambda: ["8"])
+    skip_canceled: bool = True
+    # SLA clocks
+    first_response_from: Literal["comments", "field", "none"] = "comments"
+    first_response_field: str | None = None
+    comment_elements: list[str] = Factory(lambda: ["comments"])
+    ignore_comment_authors: list[str] = Factory(list)
+    ignore_creator_comments: bool = False
+    exclude_customer_comments: bool = True
+    customer_company_users: bool = True
+    agent_users: list[str] = Factory(list)
+    # flags: a field name or a list of them (checked in problems(): the converter has no
+    # ``str | list[str]``), and the values that set the flag
+    bug_field: Any = None
+    bug_values: list[str] = Factory(lambda: list(TRUE_VALUES))
+    security_field: Any = Factory(lambda: ["category", "subcategory"])
+    security_values: list[str] = Factory(lambda: ["security"])
+    tier2_field: Any = None
+    tier2_values: list[str] = Factory(lambda: list(TRUE_VALUES))
+    rca_field: str | None = None
+    rca_timezone: str | None = None
+    # channel
+    channel: Channel = "web"
+    channel_field: str | None = "contact_type"
+    channel_map: dict[str, Channel] | None = None
+    # the YYYY-MM-DD HH:MM:SS values (UTC with sysparm_display_value=false)
+    datetime_timezone: str = "UTC"
+    # export files
+    journal_path: str | None = None
+    audit_path: str | None = None
+    user_path: str | None = None
+    # live API
+    base_url: str | None = None
+    query: str | None = None
+    user: str | None = None
+    user_env: str = "SERVICENOW_USER"
+    password_env: str = "SERVICENOW_PASSWORD"
+    token_env: str | None = None
+    page_size: int = 1000
+    ids_per_request: int = 50
+    max_retries: int = 5
+    max_retry_wait: Positive = 3600.0
+    timeout: Positive = 60.0
+
+    @classmethod
+    def of(cls, options: dict | None, path: Path | None) -> ServiceNowOptions:
+        """The options of a dict, for a caller that does not go through the core (which checks the
+        types): unknown names and :meth:`problems` are a ConfigError, the types are not checked."""
+        options = dict(options or {})
+        unknown = sorted(set(options) - {a.name for a in fields(cls)})
+        if unknown:
+            raise ConfigError(f"{NAME}: unknown option(s) {', '.join(unknown)}")
+        instance = cls(**options)
+        found = instance.problems(path)
+        if found:
+            field_path, message = found[0]
+            raise ConfigError(f"{NAME}: {field_path}: {message}")
+        return instance
+
+    def problems(self, path: Path | None) -> list[tuple[str, str]]:
+        """What the types cannot say: field names, time zones, the URL and the environment
+        variable names, and the options that are required; *path* is None for the live API."""
+        found = []
+        for name in ("contract", "lob", "journal_path", "audit_path", "user_path", "query", "user"):
+            if getattr(self, name) is not None and not getattr(self, name).strip():
+                found.append((f"$.{name}", "expected a non-empty string, got ''"))
+        for name in ("contract_field", "lob_field", "id_field", "state_field", "first_response_field",
+                     "rca_field", "channel_field"):
+            value = getattr(self, name)
+            if value is not None and not _FIELD.match(value):
+                found.append((f"$.{name}", f"expected a field name like u_line_of_business or company, got {value!r}"))
+        for name in ("bug_field", "security_field", "tier2_field"):
+            value = getattr(self, name)
+            values = [value] if isinstance(value, str) else value
+            if value is not None and not (isinstance(values, list) and values
+                                          and all(isinstance(v, str) and _FIELD.match(v) for v in values)):
+                found.append((f"$.{name}", f"expected a field name or a list of field names, got {value!r}"))
+        for name in ("rca_timezone", "datetime_timezone"):
+            value = getattr(self, name)
+            if value is not None and _zone(value) is None:
+                found.append((f"$.{name}", f"unknown time zone {value!r} (expected an IANA name like America/New_York)"))
+        for name in ("user_env", "password_env", "token_env"):
+            value = getattr(self, name)
+            if value is not None and not _ENV.match(value):
+                found.append((f"$.{name}", f"expected the name of an environment variable, got {value!r}"))
+        if self.base_url is not None and not _https(self.base_url):
+            found.append(("$.base_url", "expected an https URL like https://acme.service-now.com "
+                                        f"(credentials are sent to it), got {self.base_url!r}"))
+        for name in ("page_size", "ids_per_request"):
+            if getattr(self, name) <= 0:
+                found.append((f"$.{name}", f"expected a positive integer, got {getattr(self, name)!r}"))
+        if self.max_retries < 0:
+            found.append(("$.max_retries", f"expected an integer >= 0, got {self.max_retries!r}"))
+        if not self.contract and not self.contract_field:
+            found.append(("$.contract", "required (the contract id the incidents belong to), "
+                                        "or contract_field with contract_map"))
+        if not self.lob and not self.lob_field:
+            found.append(("$.lob", "required (a fixed line of business), or lob_field with lob_map"))
+        if self.first_response_from == "field" and not self.first_response_field:
+            found.append(("$.first_response_field", 'required with first_response_from = "field"'))
+        if self.first_response_from == "comments" and not self.comment_elements:
+            found.append(("$.comment_elements", 'first_response_from = "comments" needs at least one entry'))
+        if path is None:
+            if not self.base_url:
+                found.append(("$.base_url", "required to read the live Table API (or give a path to an export file)"))
+            for name in ("journal_path", "audit_path", "user_path"):
+                if getattr(self, name) is not None:
+                    found.append((f"$.{name}", "is for export files; the live API reads the table"))
+        return found
+
+    # ---------------------------------------------------------------- what the mapping reads
+
+    @cached_property
+    def priorities(self) -> dict[str, str]:
+        """incident.priority -> severity: the defaults with ``priority_map`` over them."""
+        return DEFAULT_PRIORITY_MAP | (self.priority_map or {})
+
+    @cached_property
+    def channels(self) -> dict[str, str]:
+        """contact_type (casefolded) -> channel: the defaults with ``channel_map`` over them."""
+        return {k.casefold(): v for k, v in (DEFAULT_CHANNEL_MAP | (self.channel_map or {})).items()}
+
+    @cached_property
+    def resolved(self) -> frozenset:
+        return frozenset(self.resolved_states)
+
+    @cached_property
+    def canceled(self) -> frozenset:
+        return frozenset(self.canceled_states)
+
+    @cached_property
+    def ignored_authors(self) -> frozenset:
+        return frozenset(self.ignore_comment_authors)
+
+    @cached_property
+    def agents(self) -> frozenset:
+        return frozenset(self.agent_users)
+
+    @cached_property
+    def flags(self) -> dict[str, tuple[tuple[str, ...], frozenset]]:
+        """flag -> (the fields, the values that set it, casefolded)."""
+        return {name: (_names(getattr(self, f"{name}_field")),
+                       frozenset(v.casefold() for v in getattr(self, f"{name}_values")))
+                for name in ("bug", "security", "tier2")}
+
+    @cached_property
+    def rca_zone(self) -> ZoneInfo | None:
+        return None if self.rca_timezone is None else ZoneInfo(self.rca_timezone)
+
+    @cached_property
+    def datetime_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.datetime_timezone)
+
+    @property
+    def api_url(self) -> str | None:
+        return self.base_url.rstrip("/") if self.base_url else None
 
     @property
     def reads_journal(self) -> bool:
@@ -162,19 +230,17 @@ class Config:
         return self.reads_journal and self.exclude_customer_comments
 
 
-def check(options: dict, where: str = NAME) -> list[str]:
-    """Problems with the types and values of *options* (no check of what is required)."""
-    problems = []
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        problems.append(f"{where}: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(OPTIONS))})")
-    for name, value in options.items():
-        if name not in OPTIONS:
-            continue
-        problem = _check_value(OPTIONS[name][0], value)
-        if problem:
-            problems.append(f"{where}: option {name}: {problem}")
-    return problems
+def _names(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -188,111 +254,8 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def _check_value(kind, value) -> str | None:  # noqa: C901 - one branch per kind
-    if isinstance(kind, tuple):
-        return None if value in kind else f"expected one of {', '.join(kind)}, got {value!r}"
-    if kind == "str":
-        return None if isinstance(value, str) and value.strip() else f"expected a non-empty string, got {value!r}"
-    if kind == "env":
-        if isinstance(value, str) and _ENV.match(value):
-            return None
-        return f"expected the name of an environment variable, got {value!r}"
-    if kind == "url":
-        if not isinstance(value, str):
-            return f"expected an https URL like https://acme.service-now.com, got {value!r}"
-        parts = urlsplit(value)
-        if parts.scheme == "https" and parts.hostname:
-            return None
-        if parts.scheme == "http" and _is_loopback(parts.hostname):
-            return None  # a local test server; credentials never cross the network in clear
-        return f"expected an https URL like https://acme.service-now.com (credentials are sent to it), got {value!r}"
-    if kind == "field":
-        if isinstance(value, str) and _FIELD.match(value):
-            return None
-        return f"expected a field name like u_line_of_business or company, got {value!r}"
-    if kind == "fields":
-        values = [value] if isinstance(value, str) else value
-        if isinstance(values, list) and values and all(isinstance(v, str) and _FIELD.match(v) for v in values):
-            return None
-        return f"expected a field name or a list of field names, got {value!r}"
-    if kind == "bool":
-        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
-    if kind == "int":
-        return None if type(value) is int and value > 0 else f"expected a positive integer, got {value!r}"
-    if kind == "count":
-        return None if type(value) is int and value >= 0 else f"expected an integer >= 0, got {value!r}"
-    if kind == "number":
-        ok = type(value) in (int, float) and value > 0
-        return None if ok else f"expected a positive number, got {value!r}"
-    if kind == "list":
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return None
-        return f"expected a list of strings, got {value!r}"
-    if kind == "timezone":
-        if not isinstance(value, str):
-            return f"expected an IANA time zone name, got {value!r}"
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            return f"unknown time zone {value!r} (expected an IANA name like America/New_York)"
-        return None
-    if kind in ("map", "severity_map", "channel_map"):
-        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            return f"expected a table of strings, got {value!r}"
-        allowed = {"severity_map": SEVERITIES, "channel_map": CHANNELS}.get(kind)
-        if allowed:
-            for k, v in value.items():
-                if v not in allowed:
-                    return f"{k!r} maps to {v!r}; expected one of {', '.join(allowed)}"
-        return None
-    raise AssertionError(kind)  # pragma: no cover
-
-
-def _fields(value) -> tuple:
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def parse(options: dict | None, *, live: bool) -> Config:
-    """The checked :class:`Config`; raises ConfigError listing every problem."""
-    options = dict(options or {})
-    problems = check(options)
-    if not problems:
-        if not options.get("contract") and not options.get("contract_field"):
-            problems.append(f"{NAME}: option contract is required (the contract id the incidents belong to), "
-                            "or contract_field with contract_map")
-        if not options.get("lob") and not options.get("lob_field"):
-            problems.append(f"{NAME}: option lob is required (a fixed line of business), or lob_field with lob_map")
-        if options.get("first_response_from") == "field" and not options.get("first_response_field"):
-            problems.append(f"{NAME}: first_response_from = \"field\" needs option first_response_field")
-        if options.get("first_response_from", "comments") == "comments" and options.get("comment_elements") == []:
-            problems.append(f"{NAME}: first_response_from = \"comments\" needs at least one comment_elements entry")
-        if live:
-            if not options.get("base_url"):
-                problems.append(f"{NAME}: option base_url is required to read the live Table API "
-                                "(or give a path to an export file)")
-            for name in ("journal_path", "audit_path", "user_path"):
-                if name in options:
-                    problems.append(f"{NAME}: option {name} is for export files; the live API reads the table")
-    if problems:
-        raise ConfigError("; ".join(problems))
-    values = {name: options.get(name, default) for name, (_, default) in OPTIONS.items()}
-    values["priority_map"] = DEFAULT_PRIORITY_MAP | (options.get("priority_map") or {})
-    channels = DEFAULT_CHANNEL_MAP | (options.get("channel_map") or {})
-    values["channel_map"] = {k.casefold(): v for k, v in channels.items()}
-    for name in ("resolved_states", "canceled_states", "ignore_comment_authors", "agent_users"):
-        values[name] = frozenset(values[name])
-    for name in ("bug_values", "security_values", "tier2_values"):
-        values[name] = frozenset(v.casefold() for v in values[name])
-    for name in ("bug_field", "security_field", "tier2_field"):
-        values[name] = _fields(values[name])
-    values["comment_elements"] = tuple(values["comment_elements"])
-    if values["rca_timezone"] is not None:
-        values["rca_timezone"] = ZoneInfo(values["rca_timezone"])
-    values["datetime_timezone"] = ZoneInfo(values["datetime_timezone"])
-    if values["base_url"]:
-        values["base_url"] = values["base_url"].rstrip("/")
-    values["timeout"] = float(values["timeout"])
-    values["max_retry_wait"] = float(values["max_retry_wait"])
-    return Config(**values)
+def _https(url: str) -> bool:
+    """An https URL, or http to a loopback host (a local test server: credentials never cross
+    the network in clear)."""
+    parts = urlsplit(url)
+    return (parts.scheme == "https" and bool(parts.hostname)) or (parts.scheme == "http" and _is_loopback(parts.hostname))

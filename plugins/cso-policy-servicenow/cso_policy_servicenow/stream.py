@@ -8,10 +8,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from cso_policy import BadLine, Incomplete, LeftOut, RawRecord
+from cso_policy import BadLine, Incomplete, LeftOut, MappingError, RawRecord
 
-from .mapping import Unmappable, Users, field, incident_id, is_canceled, to_record
-from .options import Config
+from .mapping import Users, field, incident_id, is_canceled, to_record
+from .options import ServiceNowOptions
 
 log = logging.getLogger("cso_policy_servicenow")
 
@@ -46,7 +46,7 @@ class IncidentStream:
             raise
 
 
-def group_journal(rows: Iterable, cfg: Config, start: int = 0) -> dict[str, list[tuple[int, dict]]]:
+def group_journal(rows: Iterable, cfg: ServiceNowOptions, start: int = 0) -> dict[str, list[tuple[int, dict]]]:
     """sys_journal_field rows of incidents by ``element_id`` (the incident sys_id), with their index."""
     out: dict[str, list[tuple[int, dict]]] = defaultdict(list)
     for index, row in enumerate(rows, start):
@@ -76,7 +76,7 @@ def map_row(
     file: str,
     line: int,
     row,
-    cfg: Config,
+    cfg: ServiceNowOptions,
     journals: dict,
     audits: dict,
     stream: IncidentStream,
@@ -95,7 +95,7 @@ def map_row(
     try:
         record, incomplete = to_record(row, cfg, journals=journals.get(sys_id, []), audits=audits.get(sys_id, []),
                                        users=users)
-    except Unmappable as exc:
+    except MappingError as exc:
         return file, line, BadLine(f"incident {key}: {exc}" if key else str(exc))
     if incomplete is not None:
         return file, line, Incomplete(record, f"incident {key}: {incomplete}")

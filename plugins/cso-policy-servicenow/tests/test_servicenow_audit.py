@@ -84,7 +84,7 @@ def test_cli_rejects_a_typo_in_the_plugin_table(tmp_path):
     (root / "cso-policy.toml").write_text('contracts = []\n\n[plugins.servicenow]\npage_sise = 10\n')
     result = CliRunner().invoke(main, ["audit", str(root)])
     assert result.exit_code == 2
-    assert "[plugins.servicenow]: unknown option(s) page_sise" in result.output
+    assert "[plugins.servicenow] $: unknown field(s): page_sise" in result.output
 
 
 def test_live_entry_without_path(cso_workspace, instance, options, credentials, secrets):

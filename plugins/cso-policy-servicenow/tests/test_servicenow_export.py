@@ -10,7 +10,7 @@ import pytest
 
 import cso_policy_servicenow as plugin
 from cso_policy import BadLine, ConfigError, Incomplete, LeftOut
-from cso_policy.testing import structure_record
+from cso_policy.testing import catalogue, structure_record
 
 def read_all(path, options):
     return list(plugin.read(path, options))
@@ -303,24 +303,35 @@ def test_missing_side_file_is_a_config_error(data_dir, options):
 
 
 @pytest.mark.parametrize("opts, message", [
-    ({"lob": "retail"}, "option contract is required"),
-    ({"contract": "C"}, "option lob is required"),
-    ({"contract": "C", "lob": "a", "priority_map": {"1": "Sev1"}}, "'1' maps to 'Sev1'; expected one of P1, P2, P3"),
-    ({"contract": "C", "lob": "a", "channel_map": {"walk-in": "desk"}}, "expected one of web, chat"),
-    ({"contract": "C", "lob": "a", "skip_canceled": "yes"}, "skip_canceled: expected true or false"),
-    ({"contract": "C", "lob": "a", "pasword_env": "X"}, "unknown option(s) pasword_env"),
-    ({"contract": "C", "lob": "a", "first_response_from": "field"}, "needs option first_response_field"),
-    ({"contract": "C", "lob": "a", "datetime_timezone": "Mars/Base"}, "unknown time zone 'Mars/Base'"),
+    ({"lob": "retail"},
+     "$.contract: required (the contract id the incidents belong to), or contract_field with contract_map"),
+    ({"contract": "C"}, "$.lob: required (a fixed line of business), or lob_field with lob_map"),
+    ({"contract": "C", "lob": "a", "priority_map": {"1": "Sev1"}},
+     "$.priority_map['1']: expected one of P1, P2, P3, got 'Sev1'"),
+    ({"contract": "C", "lob": "a", "channel_map": {"walk-in": "desk"}},
+     "$.channel_map['walk-in']: expected one of web, chat, phone, messaging, email, got 'desk'"),
+    ({"contract": "C", "lob": "a", "skip_canceled": "yes"}, "$.skip_canceled: expected true or false, got 'yes'"),
+    ({"contract": "C", "lob": "a", "pasword_env": "X"}, "$: unknown field(s): pasword_env"),
+    ({"contract": "C", "lob": "a", "first_response_from": "field"},
+     '$.first_response_field: required with first_response_from = "field"'),
+    ({"contract": "C", "lob": "a", "datetime_timezone": "Mars/Base"},
+     "$.datetime_timezone: unknown time zone 'Mars/Base' (expected an IANA name like America/New_York)"),
+    ({"contract": "C", "lob": "a", "bug_field": ["u_is_bug", 3]},
+     "$.bug_field: expected a field name or a list of field names, got ['u_is_bug', 3]"),
 ])
-def test_bad_options_stop_before_reading(data_dir, opts, message):
+def test_bad_options_stop_before_reading(cso_workspace, data_dir, opts, message):
+    """The core structures the entry's options into ServiceNowOptions and asks its problems()."""
+    export = data_dir / "incidents.json"
+    cso_workspace.source("servicenow", export, **opts)
     with pytest.raises(ConfigError) as info:
-        plugin.read(data_dir / "incidents.json", opts)  # raised by read itself, not on iteration
-    assert message in str(info.value)
+        cso_workspace.audit(plugins=[("servicenow", plugin)])
+    assert str(info.value) == f"records {export} (source servicenow) {message}"
 
 
-def test_configure_hook_checks_the_plugin_table():
-    assert plugin.cso_policy_configure({"servicenow": {"page_size": 0}}, None) == [
-        "[plugins.servicenow]: option page_size: expected a positive integer, got 0"
-    ]
-    assert plugin.cso_policy_configure({"servicenow": {"contract": "C", "lob": "a"}}, None) == []
-    assert plugin.cso_policy_configure({}, None) == []
+def test_the_core_checks_the_plugin_table():
+    cat = catalogue([("servicenow", plugin)])
+    with pytest.raises(ConfigError) as info:
+        cat.configure({"servicenow": {"page_size": "10"}}, None)
+    assert str(info.value) == "[plugins.servicenow] $.page_size: expected an integer, got '10'"
+    cat.configure({"servicenow": {"contract": "C", "lob": "a"}}, None)
+    cat.configure({}, None)

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 import cso_policy_servicenow as plugin
 from cso_policy import ConfigError, Incomplete, LeftOut
 from cso_policy_servicenow import live
-from cso_policy_servicenow.options import parse
+from cso_policy_servicenow.options import ServiceNowOptions
 
 BASE = "https://acme.service-now.com/api/now/table"
 NORTHWIND = "34d3bab526de7c56e4775dab11aea797"  # core_company of the customer
@@ -246,7 +246,7 @@ def test_retry_after_of_half_an_hour_is_waited_with_a_progress_line(instance, li
     count requests per hour)."""
     instance.queue("incident", _limited("1800"))
     waits, lines = [], []
-    triples = list(live.read_live(parse(live_options, live=True), sleep=waits.append, now=lambda: NOW,
+    triples = list(live.read_live(ServiceNowOptions.of(live_options, None), sleep=waits.append, now=lambda: NOW,
                                   progress=lines.append))
     assert waits == [1800.0] and len(triples) == 6
     assert lines == ["servicenow: rate limited, waiting 1800 s (until 14:05 UTC)"]
@@ -255,7 +255,7 @@ def test_retry_after_of_half_an_hour_is_waited_with_a_progress_line(instance, li
 def test_progress_line_goes_to_stderr(instance, live_options, credentials, capsys):
     """Shape: HTTP 429 with Retry-After, default progress (stderr)."""
     instance.queue("incident", _limited("5"))
-    list(live.read_live(parse(live_options, live=True), sleep=lambda s: None))
+    list(live.read_live(ServiceNowOptions.of(live_options, None), sleep=lambda s: None))
     assert "servicenow: rate limited, waiting 5 s (until " in capsys.readouterr().err
 
 
@@ -264,7 +264,7 @@ def test_retry_after_beyond_the_ceiling_is_one_line(instance, live_options, cred
     instance.queue("incident", _limited("Tue, 03 Feb 2026 15:35:00 GMT"))
     waits = []
     with pytest.raises(ConfigError) as info:
-        list(live.read_live(parse(live_options, live=True), sleep=waits.append, now=lambda: NOW,
+        list(live.read_live(ServiceNowOptions.of(live_options, None), sleep=waits.append, now=lambda: NOW,
                             progress=lambda line: None))
     assert waits == []
     first_page = ("/api/now/table/incident?sysparm_query=ORDERBYsys_created_on&sysparm_display_value=false"
@@ -275,19 +275,20 @@ def test_retry_after_beyond_the_ceiling_is_one_line(instance, live_options, cred
     assert "\n" not in str(info.value)
 
 
-def test_max_retry_wait_option(instance, live_options, credentials):
+def test_max_retry_wait_option(instance, live_options, credentials, cso_workspace):
     """Shape: HTTP 429 with Retry-After in seconds, against a lower and a higher ceiling."""
     instance.queue("incident", _limited("120"))
     with pytest.raises(ConfigError, match="asks to wait 120 s .* more than max_retry_wait = 60 s"):
-        list(live.read_live(parse({**live_options, "max_retry_wait": 60}, live=True), sleep=lambda s: None,
+        list(live.read_live(ServiceNowOptions.of({**live_options, "max_retry_wait": 60}, None), sleep=lambda s: None,
                             progress=lambda line: None))
     instance.queue("incident", _limited("5400"))
     waits = []
-    list(live.read_live(parse({**live_options, "max_retry_wait": 7200}, live=True), sleep=waits.append,
+    list(live.read_live(ServiceNowOptions.of({**live_options, "max_retry_wait": 7200}, None), sleep=waits.append,
                         progress=lambda line: None))
     assert waits == [5400.0]
-    with pytest.raises(ConfigError, match="max_retry_wait: expected a positive number"):
-        parse({**live_options, "max_retry_wait": 0}, live=True)
+    cso_workspace.source("servicenow", **{**live_options, "max_retry_wait": 0})
+    with pytest.raises(ConfigError, match=r"\(source servicenow\) \$\.max_retry_wait: expected a number above 0, got 0"):
+        cso_workspace.audit(plugins=[("servicenow", plugin)])
 
 
 # ------------------------------------------------------------------ 4. left out, incomplete

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 import cso_policy_servicenow as plugin
 from cso_policy import BadLine, ConfigError, LeftOut
 from cso_policy_servicenow import live
-from cso_policy_servicenow.options import parse
+from cso_policy_servicenow.options import ServiceNowOptions
 
 
 def records_of(triples):
@@ -25,7 +25,7 @@ FIRST_PAGE = ("/api/now/table/incident?sysparm_query=ORDERBYsys_created_on&syspa
 
 
 def read_live(options, sleep=None, environ=None):
-    return list(live.read_live(parse(options, live=True), sleep=sleep or (lambda s: None), environ=environ))
+    return list(live.read_live(ServiceNowOptions.of(options, None), sleep=sleep or (lambda s: None), environ=environ))
 
 
 def test_live_read_gives_the_records_of_the_export(instance, live_options, options, data_dir, credentials):
@@ -209,9 +209,9 @@ def test_base_url_must_be_https(options, url, credentials):
 
 
 def test_live_needs_base_url_and_no_export_options(options, credentials):
-    with pytest.raises(ConfigError, match="option base_url is required"):
+    with pytest.raises(ConfigError, match=r"\$\.base_url: required to read the live Table API"):
         plugin.read(None, options)
-    with pytest.raises(ConfigError, match="option journal_path is for export files"):
+    with pytest.raises(ConfigError, match=r"\$\.journal_path: is for export files"):
         plugin.read(None, {**options, "base_url": "https://acme.service-now.com", "journal_path": "j.json"})
 
 

@@ -3,7 +3,7 @@ file or the live incremental export API, as cso-policy ticket records.
 
 One source, ``zendesk``: a ``[[records]]`` entry with a ``path`` reads that export file;
 an entry without ``path`` reads the live API. Options: see README.md and
-:mod:`cso_policy_zendesk.options`.
+:class:`cso_policy_zendesk.options.ZendeskOptions` (the core structures and checks them).
 """
 
 from __future__ import annotations
@@ -20,24 +20,16 @@ from cso_policy import RawRecord  # noqa: E402
 from cso_policy import RecordSource  # noqa: E402
 
 from . import api, export  # noqa: E402
-from . import options as zd_options  # noqa: E402
 from .mapping import records  # noqa: E402
+from .options import NAME, ZendeskOptions  # noqa: E402
 
-NAME = zd_options.NAME
 
-
-def read(path: Path | None, opts: dict, *, sleep=time.sleep, env: dict | None = None) -> Iterator[RawRecord]:
+def read(path: Path | None, cfg: ZendeskOptions, *, sleep=time.sleep, env: dict | None = None) -> Iterator[RawRecord]:
     """Ticket records from the export file at *path*, or from the live API when *path* is None.
 
     ``sleep`` (waiting out HTTP 429 and retries) and ``env`` (where credentials are looked up, default
     ``os.environ``) are injectable for tests."""
-    live = path is None
-    where = "the zendesk live API entry" if live else f"{path}"
-    try:
-        cfg = zd_options.parse(opts or {}, live=live)
-    except zd_options.OptionError as exc:
-        raise ConfigError(f"{where}: [[records]] source zendesk: option {exc}") from None
-    if live:
+    if path is None:
         ds, file = api.load(cfg, sleep=sleep, env=env)
     else:
         ds, problems = export.load(Path(path))
@@ -57,6 +49,7 @@ SOURCE = RecordSource(
     read=read,
     suffixes=(),
     description="Zendesk tickets + ticket metric events: an incremental-export file (path), or the live API (no path)",
+    options=ZendeskOptions,
 )
 
 
@@ -64,15 +57,3 @@ SOURCE = RecordSource(
 def cso_policy_record_sources():
     return [SOURCE]
 
-
-@hookimpl
-def cso_policy_configure(options, root):
-    """Check [plugins.zendesk] (entries may complete it, so nothing is required here)."""
-    mine = options.get(NAME)
-    if mine is None:
-        return []
-    return [f"[plugins.{NAME}] {p}" for p in _check(mine)]
-
-
-def _check(mine) -> list[str]:
-    return zd_options.check(mine, partial=True)

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from cso_policy import ConfigError, HttpClient, Response, credentials_from_env, redact
 
 from .mapping import Dataset, Unmappable, parse_ts
-from .options import Config
+from .options import ZendeskOptions
 
 NAME = "zendesk"
 TICKETS = "/api/v2/incremental/tickets/cursor.json"
@@ -41,7 +41,7 @@ class Client:
 
     def __init__(
         self,
-        cfg: Config,
+        cfg: ZendeskOptions,
         *,
         sleep: Callable[[float], None] = time.sleep,
         env: dict | None = None,
@@ -134,14 +134,14 @@ class Client:
             yield page.json
 
 
-def load(cfg: Config, *, sleep=time.sleep, env=None) -> tuple[Dataset, str]:
+def load(cfg: ZendeskOptions, *, sleep=time.sleep, env=None) -> tuple[Dataset, str]:
     """Fetch tickets created at or after start_time (with metric sets), their metric events and
     their history (the ticket event export, or each ticket's audits); return the joined
     dataset and the source label. Tickets created before start_time are left out (LeftOut)."""
     client = Client(cfg, sleep=sleep, env=env)
-    since = datetime.fromtimestamp(cfg.start_time, timezone.utc)
+    since = datetime.fromtimestamp(cfg.start_unix, timezone.utc)
     ds = Dataset()
-    for page in client.ticket_pages(cfg.start_time):
+    for page in client.ticket_pages(cfg.start_unix):
         kept = []
         for t in page.get("tickets") or []:
             if _created_since(t, since):
@@ -152,14 +152,14 @@ def load(cfg: Config, *, sleep=time.sleep, env=None) -> tuple[Dataset, str]:
         ds.add_page({**page, "tickets": kept})
     if ds.tickets:
         ds.has_events = True
-        for page in client.metric_event_pages(cfg.start_time):
+        for page in client.metric_event_pages(cfg.start_unix):
             for event in page.get("ticket_metric_events") or []:
                 ds.add_event(event)
-    if ds.tickets and cfg.history == "ticket_events":
+    if ds.tickets and cfg.history_from == "ticket_events":
         ds.has_comments = True
-        for page in client.ticket_event_pages(cfg.start_time):
+        for page in client.ticket_event_pages(cfg.start_unix):
             ds.add_page({"ticket_events": page.get("ticket_events") or []})
-    if cfg.history == "audits":
+    if cfg.history_from == "audits":
         ds.has_comments = True
         for _, ticket in ds.latest_tickets():
             if isinstance(ticket, dict) and ticket.get("id") is not None:

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from cso_policy import BadLine, Incomplete, LeftOut
+from cso_policy import BadLine, Incomplete, LeftOut, field_values, map_lookup
 
-from .options import VIA_IDS, Config
+from .options import VIA_IDS, ZendeskOptions, field_id
 
 UTC = timezone.utc
 SOLVED = ("solved", "closed")
@@ -166,14 +166,14 @@ class Unmappable(Exception):
     """One ticket cannot be mapped; the message names the Zendesk field."""
 
 
-def records(ds: Dataset, cfg: Config, file: str) -> Iterator[tuple[str, int, dict | BadLine | LeftOut | Incomplete]]:
+def records(ds: Dataset, cfg: ZendeskOptions, file: str) -> Iterator[tuple[str, int, dict | BadLine | LeftOut | Incomplete]]:
     for line, reason in ds.left_out:
         yield file, line, LeftOut(reason)
     for line, ticket in ds.latest_tickets():
         if isinstance(ticket, BadLine):
             yield file, line, ticket
             continue
-        if cfg.organization_ids is not None and str(ticket.get("organization_id")) not in cfg.organization_ids:
+        if cfg.organizations is not None and str(ticket.get("organization_id")) not in cfg.organizations:
             # another customer's ticket: not a record of this contract
             yield file, line, LeftOut(
                 f"zendesk ticket {ticket.get('id')}: organization_id {ticket.get('organization_id')} is not in organization_ids")
@@ -204,7 +204,7 @@ class HistoryUnknown(Exception):
         self.reason = reason
 
 
-def ticket_record(ticket: dict, ds: Dataset, cfg: Config) -> dict:
+def ticket_record(ticket: dict, ds: Dataset, cfg: ZendeskOptions) -> dict:
     tid = ticket.get("id")
     if isinstance(tid, bool) or not isinstance(tid, (int, str)) or str(tid) == "":
         raise Unmappable(f"id: expected the ticket id, got {tid!r}")
@@ -263,7 +263,7 @@ def ticket_record(ticket: dict, ds: Dataset, cfg: Config) -> dict:
     if isinstance(subject, str) and subject:
         record["subject"] = subject
     if not history_known:
-        what = "priority" if cfg.severity_field is None else f"custom field {cfg.severity_field} (severity_field)"
+        what = "priority" if cfg.severity_field is None else f"custom field {field_id(cfg.severity_field)} (severity_field)"
         partial = {k: v for k, v in record.items() if k not in ("severity", "severity_changes")}
         raise HistoryUnknown(
             partial,
@@ -274,8 +274,8 @@ def ticket_record(ticket: dict, ds: Dataset, cfg: Config) -> dict:
     return record
 
 
-def severity_value(ticket: dict, fields: dict, cfg: Config):
-    return ticket.get("priority") if cfg.severity_field is None else fields.get(cfg.severity_field)
+def severity_value(ticket: dict, fields: dict, cfg: ZendeskOptions):
+    return ticket.get("priority") if cfg.severity_field is None else fields.get(field_id(cfg.severity_field))
 
 
 def _never_updated(ticket: dict, opened: datetime) -> bool:
@@ -329,30 +329,31 @@ def _field(fields: dict, fid: str, option: str):
 
 
 def _tags(ticket: dict) -> list[str]:
-    return [t.lower() for t in _list(ticket.get("tags")) if isinstance(t, str)]
+    return [t.lower() for t in field_values(ticket, "tags")[0]]
 
 
-def _severity(value, where: str, cfg: Config) -> str:
+def _severity(value, where: str, cfg: ZendeskOptions) -> str:
     if value is None or value == "":
         if cfg.missing_priority is not None:
             return cfg.missing_priority
         raise Unmappable(f"{where}: not set (null); set the missing_priority option to give such tickets a severity")
-    text = str(value).lower() if not isinstance(value, list) else None
-    if text is None or text not in cfg.severity_map:
-        known = ", ".join(sorted(cfg.severity_map))
+    severity = map_lookup(cfg.severities, str(value)) if not isinstance(value, (list, dict)) else None
+    if severity is None:
+        known = ", ".join(sorted(cfg.severities))
         raise Unmappable(f"{where}: {value!r} has no severity; add it to severity_map (mapped: {known})")
-    return cfg.severity_map[text]
+    return severity
 
 
-def _severities(ticket, audits, fields, cfg: Config, opened: datetime) -> tuple[str, list[dict]]:
+def _severities(ticket, audits, fields, cfg: ZendeskOptions, opened: datetime) -> tuple[str, list[dict]]:
     """The severity at opening and the later changes, from the priority (or severity_field)
     and, when audits are given, its Create/Change events."""
     if cfg.severity_field is None:
         name, where = "priority", "priority"
         current = ticket.get("priority")
     else:
-        name, where = cfg.severity_field, f"custom_fields[{cfg.severity_field}] (severity_field)"
-        current = _field(fields, cfg.severity_field, "severity_field")
+        name = field_id(cfg.severity_field)
+        where = f"custom_fields[{name}] (severity_field)"
+        current = _field(fields, name, "severity_field")
     history: list[tuple[datetime, int, str, object, object]] = []  # (at, order, type, value, previous)
     order = 0
     for a, audit in enumerate(audits):
@@ -384,7 +385,7 @@ def _severities(ticket, audits, fields, cfg: Config, opened: datetime) -> tuple[
     return severity, out
 
 
-def _channel(ticket: dict, cfg: Config) -> str:
+def _channel(ticket: dict, cfg: ZendeskOptions) -> str:
     via = ticket.get("via")
     raw = via.get("channel") if isinstance(via, dict) else None
     if raw is None or raw == "":
@@ -394,11 +395,10 @@ def _channel(ticket: dict, cfg: Config) -> str:
         via_type = VIA_IDS.get(int(raw))
         if via_type is not None:
             candidates.append(via_type)
-    for c in candidates:
-        if c in cfg.channel_map:
-            return cfg.channel_map[c]
-    if "*" in cfg.channel_map:
-        return cfg.channel_map["*"]
+    for c in candidates + ["*"]:  # "*": every other value
+        channel = map_lookup(cfg.channels, c)
+        if channel is not None:
+            return channel
     shown = repr(candidates[0]) if len(candidates) == 1 else f"{candidates[0]!r} (via type {candidates[1]})"
     raise Unmappable(
         f"via.channel: {shown} is not mapped to a support channel; add it to channel_map "
@@ -406,22 +406,21 @@ def _channel(ticket: dict, cfg: Config) -> str:
     )
 
 
-def _lob(ticket: dict, fields: dict, cfg: Config) -> str:
+def _lob(ticket: dict, fields: dict, cfg: ZendeskOptions) -> str:
     if cfg.lob is not None:
         return cfg.lob
     how = cfg.lob_from
     lob_map = cfg.lob_map
     if how == "tags":
-        by_tag = {k.lower(): v for k, v in lob_map.items()}
-        found = sorted({by_tag[t] for t in _tags(ticket) if t in by_tag})
+        found = sorted({lob for lob in (map_lookup(lob_map, t) for t in _tags(ticket)) if lob is not None})
         if not found:
             raise Unmappable(f"tags: none of the lob_map tags ({', '.join(sorted(lob_map))}) is on the ticket")
         if len(found) > 1:
             raise Unmappable(f"tags: tags of several lines of business ({', '.join(found)})")
         return found[0]
     if how == "custom_field":
-        value = _field(fields, cfg.lob_field, "lob_field")
-        where = f"custom_fields[{cfg.lob_field}] (lob_field)"
+        value = _field(fields, field_id(cfg.lob_field), "lob_field")
+        where = f"custom_fields[{field_id(cfg.lob_field)}] (lob_field)"
     else:
         value = ticket.get(how)
         where = how
@@ -429,9 +428,10 @@ def _lob(ticket: dict, fields: dict, cfg: Config) -> str:
         raise Unmappable(f"{where}: expected a value naming the line of business, got {value!r}")
     if lob_map is None:
         return str(value)
-    if str(value) not in lob_map:
+    lob = map_lookup(lob_map, str(value))
+    if lob is None:
         raise Unmappable(f"{where}: {value!r} is not in lob_map ({', '.join(sorted(lob_map))})")
-    return lob_map[str(value)]
+    return lob
 
 
 def _events(raw: list[dict]) -> list[tuple[datetime, dict]]:
@@ -514,12 +514,13 @@ def _flag(flag, option: str, ticket: dict, tags: list[str], fields: dict) -> boo
     return False
 
 
-def _rca(tags: list[str], fields: dict, cfg: Config) -> datetime | None:
+def _rca(tags: list[str], fields: dict, cfg: ZendeskOptions) -> datetime | None:
     found: list[datetime] = []
     if cfg.rca_field is not None:
-        value = _field(fields, cfg.rca_field, "rca_field")
+        rca_field = field_id(cfg.rca_field)
+        value = _field(fields, rca_field, "rca_field")
         if value not in (None, ""):
-            found.append(_rca_value(value, f"custom_fields[{cfg.rca_field}] (rca_field)", cfg))
+            found.append(_rca_value(value, f"custom_fields[{rca_field}] (rca_field)", cfg))
     if cfg.rca_tag_prefix:
         prefix = cfg.rca_tag_prefix.lower()
         for t in tags:
@@ -528,7 +529,7 @@ def _rca(tags: list[str], fields: dict, cfg: Config) -> datetime | None:
     return min(found) if found else None
 
 
-def _rca_value(value, where: str, cfg: Config) -> datetime:
+def _rca_value(value, where: str, cfg: ZendeskOptions) -> datetime:
     """A date (Zendesk date fields: YYYY-MM-DD) is noon of that day in `timezone`; a timestamp
     is taken as is (naive: in `timezone`)."""
     if not isinstance(value, str):

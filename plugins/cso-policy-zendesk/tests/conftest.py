@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cso_policy import BadLine
+from cso_policy import BadLine, ConfigError
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -32,11 +32,33 @@ def base_options() -> dict:
 
 @pytest.fixture
 def read_all():
-    """read_all(path, options, **kw) -> the list of (file, line, obj) the source yields."""
+    """read_all(path, options, **kw) -> the list of (file, line, obj) the source yields for
+    *options* (a dict of valid options: what the core would structure; bad options are tested
+    through the core, see the option_error fixture)."""
     import cso_policy_zendesk
+    from cso_policy_zendesk.options import ZendeskOptions
 
     def run(path, options, **kw):
-        return list(cso_policy_zendesk.read(path, options, **kw))
+        opts = ZendeskOptions(**options)
+        assert opts.problems(path) == [], opts.problems(path)
+        return list(cso_policy_zendesk.read(path, opts, **kw))
+
+    return run
+
+
+@pytest.fixture
+def option_error(cso_workspace):
+    """option_error(path, options, plugin_table=None) -> the one-line ConfigError the core stops the run
+    with for a [[records]] entry of the zendesk source with *path* (None: the live API) and *options*."""
+    import cso_policy_zendesk
+
+    def run(path, options, plugin_table=None):
+        if plugin_table is not None:
+            cso_workspace.plugin_options("zendesk", **plugin_table)
+        cso_workspace.source("zendesk", path, **options)
+        with pytest.raises(ConfigError) as info:
+            cso_workspace.audit(plugins=[("zendesk", cso_policy_zendesk)])
+        return str(info.value)
 
     return run
 

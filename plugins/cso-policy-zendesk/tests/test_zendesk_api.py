@@ -223,27 +223,31 @@ def test_a_missing_token_names_the_variable_not_a_value(live, options):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"url": None, "start_time": START}, "url or subdomain: required"),
-    ({"start_time": None}, "start_time: required"),
-    ({"url": "http://acme.zendesk.com"}, "url: expected https"),
-    ({"start_time": "last week"}, "start_time: expected a unix time"),
-    ({"token_env": "my token"}, "token_env: expected the NAME of an environment variable"),
+    ({"url": None, "start_time": START},
+     "$.url: required (or subdomain) to read the live API (a [[records]] entry without path)"),
+    ({"start_time": None}, "$.start_time: required to read the live API (the earliest ticket creation time to read)"),
+    ({"url": "http://acme.zendesk.com"},
+     "$.url: expected https (the credentials must not travel in clear), got 'http://acme.zendesk.com'"),
+    ({"subdomain": "acme"}, "$.url: give url or subdomain, not both"),
+    ({"start_time": "last week"}, "$.start_time: expected a unix time, a date or an ISO 8601 timestamp, got 'last week'"),
+    ({"token_env": "my token"},
+     "$.token_env: expected the NAME of an environment variable (upper case, like ZENDESK_API_TOKEN), not its value"),
+    ({"history": "comments"}, "$.history: expected one of ticket_events, audits, none, got 'comments'"),
+    ({"max_retries": -1}, "$.max_retries: expected a non-negative integer, got -1"),
 ])
-def test_live_options_are_checked(live, options, change, message):
+def test_live_options_are_checked(option_error, options, change, message):
     opts = {k: v for k, v in {**options, **change}.items() if v is not None}
-    with pytest.raises(ConfigError, match=message):
-        live(opts)
+    assert option_error(None, opts) == f"records zendesk (source zendesk) {message}"
 
 
 @pytest.mark.parametrize("change", [
     {"token_env": TOKEN},  # the token pasted where its variable's name goes
     {"url": f"https://audit%40acme.example:{TOKEN}@acme.zendesk.com"},
 ])
-def test_a_secret_in_the_options_is_refused_without_echoing_it(live, options, change):
-    with pytest.raises(ConfigError) as info:
-        live({**options, **change})
-    assert TOKEN not in str(info.value)
-    assert ("token_env" in str(info.value)) or ("url: must not hold a user or password" in str(info.value))
+def test_a_secret_in_the_options_is_refused_without_echoing_it(option_error, options, change):
+    message = option_error(None, {**options, **change})
+    assert TOKEN not in message
+    assert ("$.token_env: expected the NAME" in message) or ("$.url: must not hold a user or password" in message)
 
 
 def test_a_next_page_on_another_host_is_refused(httpserver, live, options):

@@ -317,19 +317,29 @@ def test_a_file_that_is_no_ticket_export_is_an_error(read_all, tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"lob": "a"}, "option contract: required"),
-    ({"contract": "C"}, "option lob: required"),
-    ({"contract": "C", "lob": "a", "priority_map": {}}, "option unknown option(s): priority_map"),
-    ({"contract": "C", "lob": "a", "severity_map": {"urgent": "P0"}}, "severity_map.urgent: expected P1, P2 or P3"),
-    ({"contract": "C", "lob": "a", "channel_map": {"sms": "text"}}, "channel_map.sms: expected one of web"),
-    ({"contract": "C", "lob_from": "tags"}, "lob_map: required with lob_from = \"tags\""),
-    ({"contract": "C", "lob_from": "custom_field"}, "lob_field: required with lob_from = \"custom_field\""),
-    ({"contract": "C", "lob": "a", "timezone": "Atlantis Standard Time"}, "unknown time zone 'Atlantis Standard Time'"),
-    ({"contract": "C", "lob": "a", "bug_field": "abc"}, "bug_field: expected a custom field id"),
-    ({"contract": "C", "lob": "a", "bug_field_values": ["x"]}, "bug_field_values: only with bug_field"),
+    ({"lob": "a"}, "$.contract: required: the contract id these tickets belong to"),
+    ({"contract": "C"}, "$.lob: required: a fixed line of business, or lob_from (with lob_map or lob_field)"),
+    ({"contract": "C", "lob": "a", "priority_map": {}}, "$: unknown field(s): priority_map"),
+    ({"contract": "C", "lob": "a", "severity_map": {"urgent": "P0"}},
+     "$.severity_map['urgent']: expected one of P1, P2, P3, got 'P0'"),
+    ({"contract": "C", "lob": "a", "channel_map": {"sms": "text"}},
+     "$.channel_map['sms']: expected one of web, chat, phone, messaging, email, got 'text'"),
+    ({"contract": "C", "lob_from": "tags"},
+     '$.lob_map: required with lob_from = "tags" (which tags value is which line of business)'),
+    ({"contract": "C", "lob_from": "custom_field"}, '$.lob_field: required with lob_from = "custom_field"'),
+    ({"contract": "C", "lob_from": "labels", "lob_map": {}},
+     "$.lob_from: expected one of tags, custom_field, brand_id, organization_id, group_id, got 'labels'"),
+    ({"contract": "C", "lob": "a", "timezone": "Atlantis Standard Time"},
+     "$.timezone: unknown time zone 'Atlantis Standard Time': not a Zendesk time-zone name"),
+    ({"contract": "C", "lob": "a", "bug_field": "abc"},
+     "$.bug_field: expected a custom field id (a number like 360001234567), got 'abc'"),
+    ({"contract": "C", "lob": "a", "bug_field_values": ["x"]}, "$.bug_field_values: only with bug_field"),
+    ({"contract": "C", "lob": "a", "bug_tags": "bug"}, "$.bug_tags: expected a list, got 'bug'"),
+    ({"contract": "C", "lob": "a", "update_metrics": ["solve_time"]},
+     "$.update_metrics[0]: expected one of periodic_update_time, pausable_update_time, reply_time, got 'solve_time'"),
+    ({"contract": "C", "lob": "a", "require_metric_events": "no"},
+     "$.require_metric_events: expected true or false, got 'no'"),
 ])
-def test_bad_options_stop_the_run_naming_the_option(read_all, data_dir, options, message):
-    with pytest.raises(ConfigError) as info:
-        read_all(data_dir / "export.json", options)
-    assert message in str(info.value)
-    assert str(data_dir / "export.json") in str(info.value)
+def test_bad_options_stop_the_run_naming_the_option(option_error, data_dir, options, message):
+    path = data_dir / "export.json"
+    assert option_error(path, options).startswith(f"records {path} (source zendesk) {message}")

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cso_policy_zendesk.options import OptionError, parse
+from cso_policy_zendesk.options import ZendeskOptions
 from cso_policy_zendesk.timezones import RAILS_TO_IANA, UnknownTimeZone, to_iana, zone
 
 
@@ -50,13 +50,14 @@ def test_an_unknown_name_is_an_error_naming_it(name):
 
 
 def test_the_timezone_option_names_the_zone():
-    with pytest.raises(OptionError, match=r"timezone: unknown time zone 'Hawaii Time'"):
-        parse({"contract": "C", "lob": "a", "timezone": "Hawaii Time"})
-    assert parse({"contract": "C", "lob": "a", "timezone": "Hawaii"}).tz == ZoneInfo("Pacific/Honolulu")
+    bad = ZendeskOptions(contract="C", lob="a", timezone="Hawaii Time")
+    assert [(field, message.split(":")[0]) for field, message in bad.problems("tickets.json")] == [
+        ("$.timezone", "unknown time zone 'Hawaii Time'")]
+    assert ZendeskOptions(contract="C", lob="a", timezone="Hawaii").tz == ZoneInfo("Pacific/Honolulu")
 
 
 def test_start_time_date_is_midnight_in_the_timezone():
-    cfg = parse({"contract": "C", "lob": "a", "timezone": "Tokyo", "start_time": "2026-01-01",
-                 "subdomain": "acme"}, live=True)
-    assert cfg.start_time == 1767193200  # 2025-12-31T15:00:00Z
+    cfg = ZendeskOptions(contract="C", lob="a", timezone="Tokyo", start_time="2026-01-01", subdomain="acme")
+    assert cfg.problems(None) == []
+    assert cfg.start_unix == 1767193200  # 2025-12-31T15:00:00Z
     assert cfg.base_url == "https://acme.zendesk.com"
