@@ -129,30 +129,26 @@ def _datetimes(value, _type) -> list[datetime]:
         return list_structure_factory(list[datetime], converter())(value, _type)
 
 
-def _list_hook(type_, converter):
-    """Lists must be lists: a string is not a list of its characters."""
-    if type_ == list[datetime]:
-        return _datetimes
-    inner = list_structure_factory(type_, converter)
+def _only(kind: type, word: str, inner):
+    """*inner* for values of *kind*; anything else is "expected a <word>" (a string is not a list
+    of its characters, nor a table)."""
 
     def structure(value, _type):
-        if not isinstance(value, list):
-            raise FieldError(f"expected a list, got {value!r}")
+        if not isinstance(value, kind):
+            raise FieldError(f"expected a {word}, got {value!r}")
         return inner(value, _type)
 
     return structure
+
+
+def _list_hook(type_, converter):
+    if type_ == list[datetime]:
+        return _datetimes
+    return _only(list, "list", list_structure_factory(type_, converter))
 
 
 def _dict_hook(type_, converter):
-    """Tables must be tables: a string is not a mapping."""
-    inner = mapping_structure_factory(type_, converter)
-
-    def structure(value, _type):
-        if not isinstance(value, dict):
-            raise FieldError(f"expected a table, got {value!r}")
-        return inner(value, _type)
-
-    return structure
+    return _only(dict, "table", mapping_structure_factory(type_, converter))
 
 
 def _is_optional(type_) -> bool:
@@ -207,20 +203,14 @@ def _problems(exc: BaseException) -> list[tuple[str, str]]:
 
 
 def _structure_mapping(cls, converter):
-    """Wrap a generated structure fn so that a non-mapping input reads 'expected a table'."""
+    """A generated structure fn for an attrs class, for which a non-mapping reads 'expected an object'."""
     inner = make_dict_structure_fn(
         cls,
         converter,
         _cattrs_forbid_extra_keys=True,
         **{name: override(omit=True) for name in _LOCATION_FIELDS.get(_root(cls), ())},
     )
-
-    def structure(value, _type):
-        if not isinstance(value, dict):
-            raise FieldError(f"expected an object, got {value!r}")
-        return inner(value, _type)
-
-    return structure
+    return _only(dict, "object", inner)
 
 
 # Fields the loader stamps (where the input was read from), never read from input.
