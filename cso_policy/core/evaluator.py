@@ -9,7 +9,7 @@ back sorted, so the same inputs give the same report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from attrs import define
@@ -19,7 +19,7 @@ from ..inputs.ingest import CONFLICTING, Ingest, InputCount, Repeat
 from ..inputs.sources import BadLine, Incomplete, LeftOut
 from ..policy.registry import PolicyRegistry
 from .context import Audit, ContractView, build_view
-from .convert import StructureError, record_structurer
+from .convert import StructureError, _short, record_structurer
 from .kinds import KindTable
 from .model import Contract, Finding, Record, Violation
 from .rule import Gate, Rule
@@ -331,8 +331,3 @@ def run_audit(
 
 def _identified(obj) -> bool:
     return type(obj) is dict and all(type(obj.get(k)) is str for k in ("kind", "id", "contract"))
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

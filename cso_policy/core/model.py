@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from datetime import date, datetime
+from datetime import date
 from typing import Literal, NewType
 
 from attrs import define, field, frozen

@@ -30,14 +30,14 @@ import heapq
 import pickle
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from operator import itemgetter
 
 import orjson
 from attrs import define, field, frozen
 
 from ..errors import CsoPolicyError
-from .sources import BadLine, Incomplete, LeftOut, RawRecord
+from .sources import RawRecord
 
 IN_MEMORY = 100_000
 """Records sorted in memory before a sorted batch is spilled to a temporary file."""
@@ -169,7 +169,6 @@ class Ingest:
     limit: int = IN_MEMORY
     counts: dict[str, InputCount] = field(factory=dict)  # where -> its accounting
     failures: list[SourceFailure] = field(factory=list)
-    read_total: int = 0
     _counts: list[InputCount] = field(factory=list, init=False)  # by input number
 
     def records(self) -> Iterator[tuple[str, int, object, InputCount]]:
@@ -248,7 +247,6 @@ class Ingest:
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()
-        self.read_total = seq
         self._counts = counts
         files = list(file_ids)
 
@@ -300,4 +298,4 @@ def _later_reads(identities: array, sequence: array) -> dict[int, int]:
 
 
 __all__ = ["CONFLICTING", "DUPLICATE", "IN_MEMORY", "Ingest", "Input", "InputCount", "Repeat", "SortedSpill",
-           "SourceFailure", "BadLine", "LeftOut"]
+           "SourceFailure"]
