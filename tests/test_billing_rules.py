@@ -370,7 +370,7 @@ def test_a_second_surcharge_line_is_a_duplicate():
                invoice("i2", "surcharge", period="2026-Q2", ref="d1", quantity=1, rate=1500.0)]
     findings = billing_findings(make_contract(tier="expert"), records)
     assert [(f.rule, f.record) for f in findings] == [(DUPLICATE, "i2")]
-    assert "the surcharge of delivery d1 is already billed on i1" in findings[0].message
+    assert "the surcharge of delivery d1 is already billed on i1" in list(findings)[0].message
 
 
 def test_overage_lines_of_one_period_are_not_duplicate_charges():

@@ -653,7 +653,7 @@ def test_hook_function_without_hookimpl_is_a_plugin_error(workspace):
     assert ("entitlement.not_included", "w2") in {(f["rule"], f["record"]) for f in report["findings"]}
 
 
-def test_rule_that_raises_is_reported_once_and_skipped(workspace):
+def test_rule_that_raises_is_reported_for_each_record_and_runs_on(workspace):
     _plugin(workspace, "buggy", """
         from cso_policy import Level, rule
 
@@ -667,8 +667,10 @@ def test_rule_that_raises_is_reported_once_and_skipped(workspace):
     """)
     result, report = _audit(["--plugin", str(workspace / "buggy.py")], workspace)
     errors = [f for f in report["findings"] if f["rule"] == "plugin.error"]
-    assert len(errors) == 1  # two work records, reported once
-    assert "plugin buggy: rule buggy.crash check raised KeyError" in errors[0]["message"]
+    # one per work record it raised on: a record it cannot check never switches it off for the others
+    assert [(f["record"], f["contract"]) for f in errors] == [(None, "NW-2026"), (None, "NW-2026")]
+    assert all("plugin buggy: rule buggy.crash check raised KeyError: 'hours_per_day' at record w" in f["message"]
+               and f["message"].endswith("that record was not checked by it") for f in errors)
     assert any(f["rule"] == "entitlement.not_included" for f in report["findings"])
 
 
@@ -710,15 +712,15 @@ def test_rules_sharing_a_gate_run_only_when_it_opens_and_it_runs_once_per_record
     assert [f["message"] for f in report["findings"] if f["rule"] == "acme.gate_calls"] == ["gate called 2 times"]
 
 
-def test_gate_that_raises_is_reported_for_each_of_its_rules_and_skips_them(workspace):
+def test_gate_that_raises_is_reported_for_each_of_its_rules_and_each_record(workspace):
     _plugin(workspace, "badgate", GATED_RULES.replace("GATE_BODY", 'raise KeyError("hours")'))
     result, report = _audit(["--plugin", str(workspace / "badgate.py")], workspace)
     errors = sorted(f["message"] for f in report["findings"] if f["rule"] == "plugin.error")
+    records = workspace / "records.jsonl"
     assert errors == [
-        "plugin badgate: rule acme.long_a gate raised KeyError: 'hours' at record w1 (" + str(workspace / "records.jsonl") + ":1); "
-        "the rule was skipped for the rest of the run",
-        "plugin badgate: rule acme.long_b gate raised KeyError: 'hours' at record w1 (" + str(workspace / "records.jsonl") + ":1); "
-        "the rule was skipped for the rest of the run",
+        f"plugin badgate: rule acme.{rule} gate raised KeyError: 'hours' at record {record} ({records}:{line}); "
+        "that record was not checked by it"
+        for rule in ("long_a", "long_b") for record, line in (("w1", 1), ("w2", 2))
     ]
     assert any(f["rule"] == "entitlement.not_included" for f in report["findings"])
 

@@ -10,6 +10,7 @@ import click
 
 from .. import exitcodes
 from ..core.explain import explain, matching
+from ..core.pipeline import SMALL_INPUT_MB
 from . import handle_errors, write_all, write_to
 from .run import inputs_options, run
 
@@ -21,9 +22,12 @@ from .run import inputs_options, run
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
 @click.option("--output-dir", type=click.Path(path_type=Path), help="Write one report.<ext> per --format here.")
 @click.option("--fail-on", type=click.Choice(exitcodes.FAIL_ON_CHOICES), default="error", show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes to share the contracts out to (default: one per core for inputs over "
+                   f"{SMALL_INPUT_MB} MB, else 1). The report is the same whatever N.")
 @click.option("--explain", "explain_target", metavar="RULE-OR-RECORD", help="Explain the findings of a rule (glob) or record.")
 @handle_errors
-def command(formats, output, output_dir, fail_on, explain_target, **inputs):
+def command(formats, output, output_dir, fail_on, jobs, explain_target, **inputs):
     """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
 
     WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
@@ -33,7 +37,7 @@ def command(formats, output, output_dir, fail_on, explain_target, **inputs):
         raise click.UsageError("several --format values need --output-dir")
     if output is not None and output_dir is not None:
         raise click.UsageError("give --output or --output-dir, not both")
-    done = run(**inputs)
+    done = run(**inputs, jobs=jobs)
     cat, report = done.catalogue, done.report
     unknown = [f for f in formats if f not in cat.formats]
     if unknown:

@@ -13,10 +13,10 @@ from attrs import frozen
 from ..core.context import ContractView
 from ..core.explain import ExplainContext
 from ..core.pipeline import Catalogue, audit, make_report, record_inputs
-from ..domains.waivers import apply_waivers, load_waivers
+from ..domains.waivers import load_waivers
 from ..inputs.workspace import RecordInput, load_contracts, load_workspace
 from ..reports import Report
-from ..reports.baseline import load_baseline, new_since
+from ..reports.baseline import load_baseline
 from . import AsOf, catalogue
 
 
@@ -49,7 +49,8 @@ class Run:
     context: ExplainContext
 
 
-def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ignore, waivers_path, baseline_path, quiet) -> Run:
+def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ignore, waivers_path, baseline_path, quiet,
+        jobs=1) -> Run:
     """Load inputs, audit, apply waivers and baseline."""
     if workspace is None and not (contract_paths and record_paths):
         workspace = Path(".")
@@ -66,18 +67,15 @@ def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ig
     as_of = as_of or datetime.now(timezone.utc)  # open tickets are measured up to now by default
     options = ws.plugin_options if ws else None
     show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
+    waivers_file = waivers_path or (ws.waivers if ws else None)
+    waivers = load_waivers(waivers_file) if waivers_file is not None else None
+    baseline = load_baseline(baseline_path) if baseline_path is not None else None
     result, views = audit(
         cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots,
         plugin_options=options, wrap_streams=progress_streams if show_progress else None,
+        waivers=waivers, baseline=baseline, jobs=jobs,
     )
     report = make_report(cat, result, views, as_of)
-    waivers_file = waivers_path or (ws.waivers if ws else None)
-    if waivers_file is not None:
-        selected = {r.id for r in rules}
-        report.findings = [f for f in apply_waivers(report.findings, load_waivers(waivers_file), views, as_of)
-                           if f.rule in selected]
-    if baseline_path is not None:
-        report.findings = new_since(report.findings, load_baseline(baseline_path))
     context = ExplainContext(cat, views, lambda: record_inputs(cat, inputs, record_base, options))
     return Run(report, cat, views, context)
 

@@ -3,8 +3,16 @@
 Records stream through once. Each is structured (cattrs) as the class its registered kind
 names, resolved to its contract and package pool, checked against the policy by its kind's
 checks, entered in the domains' running state by its kind's observers, and handed to the
-rules that read its kind. After the last record every rule's ``finish`` runs. Findings come
-back sorted, so the same inputs give the same report.
+rules that read its kind. After the last record every rule's ``finish`` runs. Each finding goes through the
+``cso_policy_adjust_finding`` hook and the run's *keep* step (waivers, baseline) into a
+:class:`~cso_policy.core.findings.FindingStore`, which gives them back sorted, so the same inputs
+give the same report.
+
+A rule that raises on one record is a ``plugin.error`` finding for that record and keeps
+running for the others, so one record cannot change what is found on the rest (nor what one
+process of ``--jobs`` finds against another). Problems of the run as a whole (a ``finish``
+that raised, an adjust hook that failed) are collected in :attr:`Evaluator.run_problems`, once
+each, for the caller to report.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from ..inputs.sources import BadLine, Incomplete, LeftOut
 from ..policy.registry import PolicyRegistry
 from .context import Audit, ContractView, build_view
 from .convert import StructureError, _short, record_structurer
+from .findings import FindingStore, Findings
 from .kinds import KindTable
 from .model import Contract, Finding, Record, Violation
 from .rule import Gate, Rule
@@ -34,9 +43,23 @@ PLUGIN_ERROR = "plugin.error"
 
 @define
 class AuditResult:
-    findings: list[Finding]
+    """A finished audit: its findings in report order, the run, the rules that ran."""
+
+    findings: Findings
     audit: Audit
     rules: list[Rule]
+
+
+Adjuster = tuple[str, Callable, tuple[str, ...]]
+"""An implementation of ``cso_policy_adjust_finding``: (plugin name, function, its argument names)."""
+
+
+@define(frozen=True)
+class RunProblem:
+    """A plugin.error of the run as a whole, reported once: its message and the plugin."""
+
+    message: str
+    plugin: str | None
 
 
 def build_contracts(contracts: Iterable[Contract], registry: PolicyRegistry) -> dict[str, ContractView]:
@@ -65,17 +88,20 @@ class Evaluator:
         as_of: datetime | None = None,
         *,
         options: dict | None = None,
-        adjust: Callable[[Finding, Audit], Finding | bool | None] | None = None,
+        adjust: list[Adjuster] | None = None,
+        keep: Callable[[Finding], Finding | None] | None = None,
+        store: FindingStore | None = None,
     ):
         self.audit = Audit(contracts=contracts, as_of=as_of, options=options or {})
         self.kinds = kinds
         self.structure = record_structurer({name: entry.kind.cls for name, entry in kinds.items()})
         self.rules = list(rules)
         self.by_id = {r.id: r for r in rules}
-        self.adjust = adjust
-        self.failed: set[str] = set()
+        self.adjust = adjust or None
+        self.keep = keep
         self.by_kind = self._index(self.rules)
-        self.findings: list[Finding] = []
+        self.findings = store if store is not None else FindingStore()
+        self.run_problems: list[RunProblem] = []
 
     @staticmethod
     def _index(rules: list[Rule]) -> dict[str, tuple[tuple[Gate | None, tuple[Rule, ...]], ...]]:
@@ -90,21 +116,27 @@ class Evaluator:
         }
 
     def rule_failed(self, r: Rule, where: str, exc: BaseException, record: Record | None = None) -> None:
-        """A rule raised: report it once as plugin.error and run on without that rule."""
-        self.failed.add(r.id)
-        self.by_kind = self._index([x for x in self.rules if x.id not in self.failed])
+        """A rule raised: a plugin.error for that record (or, from ``finish``, once for the run);
+        the rule runs on for the other records."""
         plugin = r.plugin or "cso_policy"
-        at = f" at record {record.id} ({record.source})" if record is not None else ""
+        if record is None:
+            self.run_problem(f"plugin {plugin}: rule {r.id} {where} raised {type(exc).__name__}: {exc}", plugin)
+            return
         self.emit(
             PLUGIN_ERROR,
             Violation(
-                message=f"plugin {plugin}: rule {r.id} {where} raised {type(exc).__name__}: {exc}{at}; "
-                "the rule was skipped for the rest of the run",
+                message=f"plugin {plugin}: rule {r.id} {where} raised {type(exc).__name__}: {exc} at record "
+                f"{record.id} ({record.source}); that record was not checked by it",
                 contract=getattr(record, "contract", None),
-                source=record.source if record is not None else None,
+                source=record.source,
             ),
             plugin=plugin,
         )
+
+    def run_problem(self, message: str, plugin: str | None) -> None:
+        problem = RunProblem(message, plugin)
+        if problem not in self.run_problems:
+            self.run_problems.append(problem)
 
     def plugin_problem(self, plugin: str, hook: str, error: str) -> None:
         self.emit(PLUGIN_ERROR, Violation(message=f"plugin {plugin}: {hook} failed: {error}"), plugin=plugin)
@@ -124,7 +156,7 @@ class Evaluator:
         contract = v.contract or (view.id if view else getattr(record, "contract", None))
         if view is None and contract is not None:
             view = self.audit.contracts.get(contract)
-        self.findings.append(
+        self.add(
             Finding(
                 rule=rule.id,
                 level=v.level or rule.level,
@@ -140,6 +172,42 @@ class Evaluator:
                 plugin=plugin or rule.plugin,
             )
         )
+
+    def add(self, finding: Finding) -> None:
+        """A finding, through the adjust hook and the run's keep step, into the store."""
+        if self.adjust is not None:
+            finding = self._adjusted(finding)
+            if finding is None:
+                return
+        if self.keep is not None:
+            finding = self.keep(finding)
+            if finding is None:
+                return
+        self.findings.add(finding)
+
+    def _adjusted(self, finding: Finding) -> Finding | None:
+        """``cso_policy_adjust_finding`` as pluggy would call it (the last registered first, the
+        first answer wins), naming the plugin whose answer is wrong; a wrong answer keeps the finding."""
+        for plugin, function, argnames in self.adjust:
+            args = {"finding": finding, "audit": self.audit}
+            try:
+                result = function(**{name: args[name] for name in argnames})
+            except Exception as exc:
+                self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding raised {type(exc).__name__}: {exc}; "
+                                 "the findings it was given are reported unchanged", plugin)
+                return finding
+            if result is None:
+                continue
+            if result is True:
+                return finding
+            if result is False:
+                return None
+            if isinstance(result, Finding):
+                return result
+            self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding returned {_short(result)}, not a Finding, "
+                             "True, False or None; the findings it was given are reported unchanged", plugin)
+            return finding
+        return finding
 
     def input_problem(self, file: str, line: int, problems: list[tuple[str, str]], contract=None) -> None:
         where = f"{file}:{line}" if line else file
@@ -192,7 +260,7 @@ class Evaluator:
                     try:
                         if not gate(record, view, pool, audit):
                             continue
-                    except Exception as exc:  # the gate's rules cannot run on this record or later ones
+                    except Exception as exc:  # the gate's rules cannot run on this record
                         for r in rules:
                             self.rule_failed(r, "gate", exc, record)
                         continue
@@ -264,34 +332,15 @@ class Evaluator:
                 return False
         return True
 
-    def finish(self) -> AuditResult:
+    def finish(self) -> None:
+        """Run every rule's ``finish``."""
         for r in self.rules:
-            if r.finish is not None and r.id not in self.failed:
+            if r.finish is not None:
                 try:
                     for v in r.finish(self.audit) or ():
                         self.emit(r.id, v)
                 except Exception as exc:
                     self.rule_failed(r, "finish", exc)
-        findings = self.findings if self.adjust is None else self._adjusted()
-        findings.sort(key=Finding.sort_key)
-        return AuditResult(findings=findings, audit=self.audit, rules=self.rules)
-
-    def _adjusted(self) -> list[Finding]:
-        out = []
-        original = list(self.findings)
-        for f in original:
-            try:
-                result = self.adjust(f, self.audit)
-            except Exception as exc:
-                self.plugin_problem("?", "cso_policy_adjust_finding", f"{type(exc).__name__}: {exc}")
-                out.append(f)
-                continue
-            if result is None or result is True:
-                out.append(f)
-            elif isinstance(result, Finding):
-                out.append(result)
-        out.extend(self.findings[len(original):])  # problems raised while adjusting
-        return out
 
 
 def _lob_of(record: Record | None, view: ContractView | None) -> str | None:
@@ -313,20 +362,25 @@ def run_audit(
     as_of=None,
     *,
     options: dict | None = None,
-    adjust=None,
+    adjust: list[Adjuster] | None = None,
+    keep: Callable[[Finding], Finding | None] | None = None,
+    store: FindingStore | None = None,
     problems: Iterable = (),
-) -> AuditResult:
-    """Audit what *ingest* reads against *contracts*; *problems* (plugin failures found before
-    the run) and sources that failed mid-stream are reported as plugin.error findings; the
-    summary's ``inputs`` section accounts for every record each input delivered."""
-    evaluator = Evaluator(contracts, rules, kinds, as_of, options=options, adjust=adjust)
+) -> Evaluator:
+    """Audit what *ingest* reads against *contracts*, finish every rule, and hand back the
+    evaluator (its store holds the findings, its ``run_problems`` what is to be reported once).
+    *problems* (plugin failures found before the run) and sources that failed mid-stream are
+    plugin.error findings; the summary's ``inputs`` section accounts for every record each
+    input delivered."""
+    evaluator = Evaluator(contracts, rules, kinds, as_of, options=options, adjust=adjust, keep=keep, store=store)
     for problem in problems:
         evaluator.plugin_problem(problem.plugin, problem.hook, problem.error)
     evaluator.feed(ingest.records())
     for failure in ingest.failures:
         evaluator.source_failed(failure)
     evaluator.audit.summary["inputs"] = [c.as_dict() for _, c in sorted(ingest.counts.items())]
-    return evaluator.finish()
+    evaluator.finish()
+    return evaluator
 
 
 def _identified(obj) -> bool:

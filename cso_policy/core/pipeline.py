@@ -21,9 +21,9 @@ from ..policy.registry import PolicyModule, PolicyRegistry
 from ..reports import Report, ReportFormat
 from .context import ContractView, Pool
 from .convert import StructureError, structure
-from .evaluator import PLUGIN_ERROR, AuditResult, build_contracts, run_audit
+from .evaluator import PLUGIN_ERROR, AuditResult, Evaluator, build_contracts, run_audit
 from .kinds import KindTable
-from .model import Contract, Finding
+from .model import Contract, Finding, Violation
 from .rule import Rule
 from .sections import EntitlementSection
 
@@ -163,12 +163,11 @@ class Catalogue:
         if found:
             raise ConfigError("; ".join(found))
 
-    def adjuster(self):
-        """The cso_policy_adjust_finding hook as a callable, or None when no plugin implements it."""
-        hook = self.pm.hook.cso_policy_adjust_finding
-        if not hook.get_hookimpls():
-            return None
-        return lambda finding, audit: hook(finding=finding, audit=audit)
+    def adjusters(self) -> list:
+        """The implementations of cso_policy_adjust_finding as pluggy calls them (the last
+        registered first): (plugin name, function, argument names)."""
+        impls = self.pm.hook.cso_policy_adjust_finding.get_hookimpls()
+        return [(impl.plugin_name, impl.function, tuple(impl.argnames)) for impl in reversed(impls)]
 
     def suffixes(self) -> tuple[str, ...]:
         return tuple(s for source in self.sources.values() for s in source.suffixes)
@@ -204,7 +203,7 @@ def record_inputs(
                                      concrete.where or f"records {path or source.name}")
             out.append(Input(source=source.name, plugin=cat.origins.get(("source", source.name), "?"),
                              where=str(path) if path is not None else source.name,
-                             read=functools.partial(source.read, path, options)))
+                             read=functools.partial(source.read, path, options), path=path))
     return out
 
 
@@ -232,6 +231,29 @@ def _lazy(read) -> Iterator[RawRecord]:
     yield from read()
 
 
+SMALL_INPUT_MB = 16
+"""Below this much record data, one process audits faster than several (starting them costs more)."""
+
+
+def default_jobs(inputs: list[Input]) -> int:
+    """One process per core when the record files are large, else one; one where processes
+    cannot be forked."""
+    import multiprocessing
+    import os
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    size = 0
+    for item in inputs:
+        if item.path is not None:
+            try:
+                size += os.path.getsize(item.path)
+            except OSError:  # reading it will say what is wrong
+                pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if size >= SMALL_INPUT_MB * 1_000_000 else 1
+
+
 def audit(
     cat: Catalogue,
     contracts: list[Contract],
@@ -243,42 +265,94 @@ def audit(
     policy_roots: Iterable[Path] = (),
     plugin_options: dict | None = None,
     wrap_streams=None,
+    waivers: list | None = None,
+    baseline: set[str] | None = None,
+    jobs: int | None = 1,
 ) -> tuple[AuditResult, dict[str, ContractView]]:
     """Audit *inputs* against *contracts*; *wrap_streams* (list of streams -> list of streams)
-    may watch or filter what each input delivers."""
+    may watch or filter what each input delivers. *waivers* (``(waiver, where)`` pairs) mark the
+    findings they match; with *baseline* (fingerprints), findings it knows are left out. *jobs*
+    above 1 shares the contracts out to that many processes (see :mod:`cso_policy.core.shares`);
+    None: :func:`default_jobs`."""
     views = build_contracts(contracts, cat.registry(policy_roots))
     sources = record_inputs(cat, inputs, base, plugin_options)
-    if wrap_streams is not None:
+    if jobs is None:
+        jobs = default_jobs(sources)
+    if wrap_streams is not None and jobs == 1:
         wrapped = wrap_streams([_lazy(i.read) for i in sources])
         sources = [evolve(i, read=functools.partial(iter, stream)) for i, stream in zip(sources, wrapped)]
-    result = run_audit(
-        views,
-        rules if rules is not None else cat.rules,
-        cat.kinds,
-        Ingest(sources, cat.kinds.day),
-        as_of,
-        options=plugin_options,
-        adjust=cat.adjuster(),
-        problems=cat.pm.problems,
-    )
-    return result, views
+    rules = rules if rules is not None else cat.rules
+    run = RunSetup(cat=cat, views=views, rules=rules, as_of=as_of, options=plugin_options, waivers=waivers,
+                   baseline=baseline)
+    if jobs > 1:
+        from .shares import audit_in_shares
+
+        return audit_in_shares(run, sources, jobs), views
+    waiver_set = run.waiver_set()
+    evaluator = run_audit(views, rules, cat.kinds, Ingest(sources, cat.kinds.day), as_of, options=plugin_options,
+                          adjust=cat.adjusters(), keep=run.keep(waiver_set), problems=cat.pm.problems)
+    sections, failed = cat.report_sections(evaluator.audit)
+    evaluator.audit.summary.update(sections)
+    for problem in failed:
+        evaluator.run_problem(str(problem), problem.plugin)
+    return run.finish(evaluator, evaluator.run_problems, waiver_set), views
+
+
+@define
+class RunSetup:
+    """What one audit run works with, whether it runs in one process or several."""
+
+    cat: Catalogue
+    views: dict[str, ContractView]
+    rules: list[Rule]
+    as_of: datetime | None
+    options: dict | None
+    waivers: list | None
+    baseline: set[str] | None
+
+    def waiver_set(self):
+        if not self.waivers:
+            return None
+        from ..domains.waivers import WaiverSet
+
+        return WaiverSet(self.waivers, self.views, self.as_of)
+
+    def keep(self, waiver_set):
+        """What every finding goes through after the adjust hook: waivers mark it, a baseline
+        that knows it leaves it out."""
+        known = self.baseline
+        if waiver_set is None and known is None:
+            return None
+
+        def keep(finding: Finding) -> Finding | None:
+            if waiver_set is not None:
+                finding = waiver_set.mark(finding)
+            if known is not None and finding.fingerprint in known:
+                return None
+            return finding
+
+        return keep
+
+    def finish(self, evaluator: Evaluator, problems, waiver_set) -> AuditResult:
+        """Report the run's problems once each, then the waivers' own findings; close the store."""
+        for problem in problems:
+            evaluator.emit(PLUGIN_ERROR, Violation(message=problem.message), plugin=problem.plugin)
+        if waiver_set is not None:
+            selected = {r.id for r in self.rules}
+            for finding in waiver_set.findings():
+                if finding.rule in selected and (self.baseline is None or finding.fingerprint not in self.baseline):
+                    evaluator.findings.add(finding)
+        return AuditResult(findings=evaluator.findings.close(), audit=evaluator.audit, rules=self.rules)
 
 
 def make_report(cat: Catalogue, result: AuditResult, views: dict[str, ContractView], as_of: datetime | None) -> Report:
-    sections, failed = cat.report_sections(result.audit)
-    findings = result.findings
-    if failed and any(r.id == PLUGIN_ERROR for r in result.rules):
-        error = next(r for r in result.rules if r.id == PLUGIN_ERROR)
-        findings = sorted(findings + [
-            Finding(rule=error.id, level=error.level, contract=None, lob=None, record=None, source=None,
-                    message=str(p), clause=error.clause, policy=None) for p in failed], key=Finding.sort_key)
     return Report(
-        findings=findings,
+        findings=result.findings,
         rules=result.rules,
         records=result.audit.records,
         records_by_kind=dict(result.audit.by_kind),
         contracts=sorted(views),
         policies=sorted({v.policy_ref for v in views.values()}),
         as_of=as_of,
-        sections={**result.audit.summary, **sections},
+        sections=dict(result.audit.summary),
     )

@@ -32,6 +32,7 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterator
 from operator import itemgetter
+from pathlib import Path
 
 import orjson
 from attrs import define, field, frozen
@@ -74,12 +75,14 @@ class SourceFailure:
 
 @frozen
 class Input:
-    """One input to read: the source that reads it, the plugin that added the source, where."""
+    """One input to read: the source that reads it, the plugin that added the source, where, and
+    the file it reads (None for a live source)."""
 
     source: str
     plugin: str
     where: str
     read: Callable[[], Iterator[RawRecord]]
+    path: Path | None = None
 
 
 @define

@@ -6,24 +6,29 @@ Every built-in format is a module of this package and a default plugin of its ow
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TextIO
 
+import orjson
 from attrs import define, field, frozen
 
-from ..core.model import Finding, Level
+from ..core.findings import FindingCounts
+from ..core.model import Finding
 from ..core.rule import Rule
 
 
 @define
 class Report:
-    """What a report format writes: the ``findings`` (sorted), the ``rules`` that ran, the record
-    counts, the contract ids and policy refs, ``as_of``, and ``sections`` (extra summary
-    sections from the domains: ``hours``, ``sla_attainment``...). :meth:`summary` counts them."""
+    """What a report format writes: the ``findings`` in report order, the ``rules`` that ran, the
+    record counts, the contract ids and policy refs, ``as_of``, and ``sections`` (extra summary
+    sections from the domains: ``hours``, ``sla_attainment``...). :meth:`summary` counts them.
 
-    findings: list[Finding]
+    ``findings`` may be many (half a million in a first audit of a customer's history): it is
+    an iterable read back from disk as it is iterated, with ``len()``; a format writes as it
+    iterates instead of building the whole document first."""
+
+    findings: Iterable[Finding]
     rules: list[Rule]
     records: int = 0
     records_by_kind: dict[str, int] = field(factory=dict)
@@ -32,39 +37,55 @@ class Report:
     as_of: datetime | None = None
     sections: dict = field(factory=dict)  # extra summary sections from rules (Audit.summary)
 
+    def counts(self) -> FindingCounts:
+        """The findings counted (as they passed, for an audit's own findings)."""
+        counts = getattr(self.findings, "counts", None)
+        return counts if counts is not None else FindingCounts.of(self.findings)
+
     def summary(self) -> dict:
-        by_level = {str(level): 0 for level in sorted(Level, reverse=True)}
-        by_rule: dict[str, dict] = {}
-        by_contract: dict[str, int] = defaultdict(int)
-        waived = 0
-        for f in self.findings:
-            if f.waived:  # counted, never failing
-                waived += 1
-                continue
-            by_level[str(f.level)] += 1
-            by_contract[f.contract or "-"] += 1
-            entry = by_rule.setdefault(f.rule, {"count": 0, "hours": 0.0, "amounts": {}})
-            entry["count"] += 1
-            if f.impact is not None:
-                if f.impact.hours is not None:
-                    entry["hours"] += f.impact.hours
-                if f.impact.amount is not None:
-                    amounts = entry["amounts"]
-                    amounts[f.impact.currency] = amounts.get(f.impact.currency, 0.0) + f.impact.amount
-        for entry in by_rule.values():
-            entry["hours"] = round(entry["hours"], 4)
-            entry["amounts"] = {c: round(a, 2) for c, a in sorted(entry["amounts"].items())}
+        found = self.counts().summary()
         return {
             "records": self.records,
             "records_by_kind": dict(sorted(self.records_by_kind.items())),
             "contracts": len(self.contracts),
-            "findings": len(self.findings) - waived,
-            "waived": waived,
-            "by_level": by_level,
-            "by_rule": dict(sorted(by_rule.items())),
-            "by_contract": dict(sorted(by_contract.items())),
+            **found,
             **{key: self.sections[key] for key in sorted(self.sections)},
         }
+
+
+ITEMS = "\x00items\x00"
+"""Where :func:`write_json_streamed` puts the streamed list in a document."""
+
+_BATCH = 2000
+
+
+def write_json_streamed(stream: TextIO, document: dict, items: Iterable[dict]) -> None:
+    """*document* as JSON indented by two spaces (orjson), with the list *items* written one item
+    at a time where the document holds :data:`ITEMS`: the whole list is never in memory."""
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+    head, found, tail = text.partition(orjson.dumps(ITEMS).decode())
+    if not found:
+        raise ValueError("the document has no place for the items")
+    line = head[head.rfind("\n") + 1:]
+    pad = "\n" + " " * (len(line) - len(line.lstrip(" ")) + 2)
+    dumps, option = orjson.dumps, orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+    stream.write(head)
+    stream.write("[")
+    chunk: list[str] = []
+    separator = pad
+    for item in items:
+        chunk.append(separator + dumps(item, option=option).decode().replace("\n", pad))
+        separator = "," + pad
+        if len(chunk) >= _BATCH:
+            stream.write("".join(chunk))
+            chunk = []
+    stream.write("".join(chunk))
+    if separator != pad:  # not empty: the closing bracket on a line of its own
+        stream.write(pad[:-2] + "]")
+    else:
+        stream.write("]")
+    stream.write(tail)
+    stream.write("\n")
 
 
 @frozen(kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..core.model import Finding, fingerprint
+from ..core.model import fingerprint
 from ..errors import ConfigError
 
 
@@ -21,7 +21,3 @@ def load_baseline(path: Path) -> set[str]:
         raise ConfigError(f"{path}: cannot read baseline ({exc.strerror or exc})") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: not a cso-policy json report ({exc})") from None
-
-
-def new_since(findings: list[Finding], known: set[str]) -> list[Finding]:
-    return [f for f in findings if f.fingerprint not in known]

@@ -78,14 +78,6 @@ def write_html(report: Report, stream: TextIO) -> None:
         if rule_id.startswith("billing.overage_unbilled"):
             for c, a in e["amounts"].items():
                 money[c] = money.get(c, 0.0) + a
-    rows = "".join(
-        f'<tr class="{"waived" if f.waived else ""}"><td class="{f.level}">{_e(f.level)}</td><td>{_e(f.rule)}</td>'
-        f"<td>{_e(f.contract or '')}</td><td>{_e(f.lob or '')}</td><td>{_e(f.record or '')}</td>"
-        f"<td class=src>{_e(f.source or '')}</td><td>{_e(f.clause)}</td><td class=num>{_e(_impact(f))}</td><td class=msg>{_e(f.message)}"
-        + (f"<br><span class=muted>waived: {_e(f.waiver['reason'])} ({_e(f.waiver['approved_by'])}, until {_e(f.waiver['expires'])})</span>" if f.waived else "")
-        + "</td></tr>"
-        for f in report.findings
-    )
     by_rule = "".join(
         f"<tr><td>{_e(r)}</td><td class=num>{e['count']}</td><td class=num>{e['hours']:g}</td>"
         f"<td>{_e(', '.join(f'{c} {a:,.2f}' for c, a in e['amounts'].items()))}</td></tr>"
@@ -107,10 +99,25 @@ def write_html(report: Report, stream: TextIO) -> None:
 {_sla_chart(report) or '<p class="muted">no tickets measured</p>'}
 <h2>Findings</h2>
 <table id="findings"><thead><tr><th>level</th><th>rule</th><th>contract</th><th>lob</th><th>record</th><th>source</th>
-<th>clause</th><th>impact</th><th>message</th></tr></thead><tbody>{rows}</tbody></table>
-</body></html>
-"""
+<th>clause</th><th>impact</th><th>message</th></tr></thead><tbody>"""
     stream.write(page)
+    chunk: list[str] = []
+    for f in report.findings:  # one row at a time: the findings may be many
+        chunk.append(_finding_row(f))
+        if len(chunk) >= 2000:
+            stream.write("".join(chunk))
+            chunk = []
+    stream.write("".join(chunk))
+    stream.write("</tbody></table>\n</body></html>\n")
+
+
+def _finding_row(f) -> str:
+    waived = (f"<br><span class=muted>waived: {_e(f.waiver['reason'])} ({_e(f.waiver['approved_by'])}, "
+              f"until {_e(f.waiver['expires'])})</span>" if f.waived else "")
+    return (f'<tr class="{"waived" if f.waived else ""}"><td class="{f.level}">{_e(f.level)}</td><td>{_e(f.rule)}</td>'
+            f"<td>{_e(f.contract or '')}</td><td>{_e(f.lob or '')}</td><td>{_e(f.record or '')}</td>"
+            f"<td class=src>{_e(f.source or '')}</td><td>{_e(f.clause)}</td><td class=num>{_e(_impact(f))}</td>"
+            f"<td class=msg>{_e(f.message)}{waived}</td></tr>")
 
 
 FORMAT = ReportFormat(name="html", write=write_html, extension="html", description="self-contained page with charts")

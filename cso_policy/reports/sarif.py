@@ -3,8 +3,7 @@ that ``lint`` shares."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from typing import TextIO
@@ -13,7 +12,7 @@ from attrs import frozen
 
 from .._version import __version__
 from ..markers import hookimpl
-from . import Report, ReportFormat
+from . import ITEMS, Report, ReportFormat, write_json_streamed
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -60,25 +59,28 @@ def _location(r: SarifResult) -> dict:
     return {"physicalLocation": physical}
 
 
-def sarif_log(rules: Iterable[SarifRule], results: Iterable[SarifResult], tool: str = "cso-policy") -> dict:
+def sarif_result(r: SarifResult, index: dict[str, int]) -> dict:
+    """One SARIF result; *index* gives each rule's place in the driver's rules."""
+    item: dict = {
+        "ruleId": r.rule,
+        "level": LEVELS[r.level],
+        "message": {"text": r.message},
+    }
+    if r.rule in index:
+        item["ruleIndex"] = index[r.rule]
+    if r.file:
+        item["locations"] = [_location(r)]
+    if r.fingerprint:
+        item["partialFingerprints"] = {"csoPolicy/v1": r.fingerprint}
+    if r.properties:
+        item["properties"] = r.properties
+    return item
+
+
+def sarif_log(rules: Iterable[SarifRule], results: Iterable[SarifResult] | str, tool: str = "cso-policy") -> dict:
+    """The log; *results* may be :data:`ITEMS`, for the results to be streamed in its place."""
     rules = sorted(rules, key=lambda r: r.id)
     index = {r.id: i for i, r in enumerate(rules)}
-    out_results = []
-    for r in results:
-        item: dict = {
-            "ruleId": r.rule,
-            "level": LEVELS[r.level],
-            "message": {"text": r.message},
-        }
-        if r.rule in index:
-            item["ruleIndex"] = index[r.rule]
-        if r.file:
-            item["locations"] = [_location(r)]
-        if r.fingerprint:
-            item["partialFingerprints"] = {"csoPolicy/v1": r.fingerprint}
-        if r.properties:
-            item["properties"] = r.properties
-        out_results.append(item)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -102,7 +104,7 @@ def sarif_log(rules: Iterable[SarifRule], results: Iterable[SarifResult], tool: 
                         ],
                     }
                 },
-                "results": out_results,
+                "results": results if results == ITEMS else [sarif_result(r, index) for r in results],
             }
         ],
     }
@@ -124,20 +126,22 @@ def write_sarif(report: Report, stream: TextIO) -> None:
                   level=str(r.level))
         for r in report.rules
     ]
-    results = []
+    index = {r.id: i for i, r in enumerate(sorted(rules, key=lambda r: r.id))}
+    write_json_streamed(stream, sarif_log(rules, ITEMS), _results(report, index))
+
+
+def _results(report: Report, index: dict[str, int]) -> Iterator[dict]:
     for f in report.findings:
         file, line = _file_line(f.source)
         props = {"contract": f.contract, "lob": f.lob, "record": f.record, "clause": f.clause, "policy": f.policy,
                  "impact": f.impact.as_dict() if f.impact else {}, "period": f.period}
         if f.waived:
             props["waiver"] = f.waiver
-        results.append(SarifResult(rule=f.rule, level=str(f.level), message=f"{f.message} [{f.clause}]", file=file,
-                                   line=line, fingerprint=f.fingerprint, properties=props))
-    log = sarif_log(rules, results)
-    for item, f in zip(log["runs"][0]["results"], report.findings):
+        item = sarif_result(SarifResult(rule=f.rule, level=str(f.level), message=f"{f.message} [{f.clause}]",
+                                        file=file, line=line, fingerprint=f.fingerprint, properties=props), index)
         if f.waived:  # SARIF's own way to say "accepted"
             item["suppressions"] = [{"kind": "external", "justification": f.waiver["reason"]}]
-    stream.write(json.dumps(log, indent=2, ensure_ascii=False) + "\n")
+        yield item
 
 
 FORMAT = ReportFormat(name="sarif", write=write_sarif, extension="sarif", description="SARIF 2.1.0 for code scanning")

@@ -4,9 +4,9 @@ A default plugin: it registers exactly like a third-party one.
 """
 
 from ...markers import hookimpl
-from .waivers import EXPIRED, UNUSED, apply_waivers, load_waivers
+from .waivers import EXPIRED, UNUSED, WaiverSet, load_waivers
 
-__all__ = ["apply_waivers", "load_waivers"]
+__all__ = ["WaiverSet", "load_waivers"]
 
 
 @hookimpl

@@ -68,36 +68,44 @@ def _matches(w: Waiver, f: Finding) -> bool:
     )
 
 
-def apply_waivers(
-    findings: list[Finding], waivers: list[tuple[Waiver, str]], views: dict[str, ContractView], now: datetime
-) -> list[Finding]:
-    """Mark waived findings and add waiver.expired / waiver.unused findings."""
-    used: set[int] = set()
-    out = []
-    active = [(i, w) for i, (w, _) in enumerate(waivers) if not _expired(w, views, now)]
-    for f in findings:
-        hit = next(((i, w) for i, w in active if _matches(w, f)), None)
-        if hit is None:
-            out.append(f)
-            continue
-        i, w = hit
-        used.add(i)
-        out.append(evolve(f, waiver={"reason": w.reason, "approved_by": w.approved_by, "expires": w.expires.isoformat()}))
-    for i, (w, where) in enumerate(waivers):
-        target = w.record or f"lob {w.lob}"
-        view = views.get(w.contract)
-        policy = view.policy_ref if view is not None else None
-        if _expired(w, views, now):
-            out.append(Finding(rule=EXPIRED.id, level=EXPIRED.level, contract=w.contract, lob=w.lob, record=w.record,
-                               source=where, message=f"waiver of {w.rule} for {target} expired on {w.expires} "
-                               f"(approved by {w.approved_by}: {w.reason}); renew it or fix the finding",
-                               clause=EXPIRED.clause, policy=policy))
-        elif i not in used:
-            out.append(Finding(rule=UNUSED.id, level=UNUSED.level, contract=w.contract, lob=w.lob, record=w.record,
-                               source=where, message=f"waiver of {w.rule} for {target} matches no finding; remove it",
-                               clause=UNUSED.clause, policy=policy))
-    out.sort(key=Finding.sort_key)
-    return out
+class WaiverSet:
+    """The waivers of one run, applied to findings as they pass: :meth:`mark` marks a finding a
+    live waiver matches and remembers the waiver as used; after the run, :meth:`findings` gives
+    the ``waiver.expired`` and ``waiver.unused`` findings."""
+
+    def __init__(self, waivers: list[tuple[Waiver, str]], views: dict[str, ContractView], now: datetime):
+        self.waivers = waivers
+        self.views = views
+        self.now = now
+        self.active = [(i, w) for i, (w, _) in enumerate(waivers) if not _expired(w, views, now)]
+        self.used: set[int] = set()
+
+    def mark(self, f: Finding) -> Finding:
+        for i, w in self.active:
+            if _matches(w, f):
+                self.used.add(i)
+                return evolve(f, waiver={"reason": w.reason, "approved_by": w.approved_by,
+                                         "expires": w.expires.isoformat()})
+        return f
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for i, (w, where) in enumerate(self.waivers):
+            target = w.record or f"lob {w.lob}"
+            view = self.views.get(w.contract)
+            policy = view.policy_ref if view is not None else None
+            if _expired(w, self.views, self.now):
+                out.append(Finding(rule=EXPIRED.id, level=EXPIRED.level, contract=w.contract, lob=w.lob,
+                                   record=w.record, source=where,
+                                   message=f"waiver of {w.rule} for {target} expired on {w.expires} "
+                                   f"(approved by {w.approved_by}: {w.reason}); renew it or fix the finding",
+                                   clause=EXPIRED.clause, policy=policy))
+            elif i not in self.used:
+                out.append(Finding(rule=UNUSED.id, level=UNUSED.level, contract=w.contract, lob=w.lob,
+                                   record=w.record, source=where,
+                                   message=f"waiver of {w.rule} for {target} matches no finding; remove it",
+                                   clause=UNUSED.clause, policy=policy))
+        return out
 
 
 EXPIRED = Rule(id="waiver.expired", title="A waiver past its expiry date", clause="waivers", level=Level.ERROR,
