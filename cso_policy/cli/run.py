@@ -72,7 +72,7 @@ def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ig
     baseline = load_baseline(baseline_path) if baseline_path is not None else None
     result, views = audit(
         cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots,
-        plugin_options=options, wrap_streams=progress_streams if show_progress else None,
+        plugin_options=options, wrap_streams=progress_streams if show_progress and jobs == 1 else None,
         waivers=waivers, baseline=baseline, jobs=jobs,
     )
     report = make_report(cat, result, views, as_of)

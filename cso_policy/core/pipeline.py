@@ -185,11 +185,13 @@ def _unique(table: dict, name: str, plugin: str, what: str) -> dict:
 
 
 def record_inputs(
-    cat: Catalogue, inputs: Iterable[RecordInput], base: Path, plugin_options: dict | None = None
+    cat: Catalogue, inputs: Iterable[RecordInput], base: Path, plugin_options: dict | None = None,
+    decoded: bool = False,
 ) -> list[Input]:
     """One :class:`Input` per file (or live source), in the order given; files are expanded and
     checked up front, nothing is read yet. A source's options are its [plugins.<source name>]
-    table overlaid with the entry's own."""
+    table overlaid with the entry's own. A source with undecoded ``lines`` is read through them
+    (the ingest decodes them), unless *decoded* is asked for."""
     plugin_options = plugin_options or {}
     out = []
     for record_input in inputs:
@@ -201,9 +203,11 @@ def record_inputs(
                 raise ConfigError(f"{path}: not a file")
             options = source_options(source, {**plugin_options.get(source.name, {}), **concrete.options}, path,
                                      concrete.where or f"records {path or source.name}")
+            lines = source.lines is not None and not decoded
             out.append(Input(source=source.name, plugin=cat.origins.get(("source", source.name), "?"),
                              where=str(path) if path is not None else source.name,
-                             read=functools.partial(source.read, path, options), path=path))
+                             read=functools.partial(source.lines if lines else source.read, path, options),
+                             path=path, lines=lines))
     return out
 
 
@@ -270,15 +274,17 @@ def audit(
     jobs: int | None = 1,
 ) -> tuple[AuditResult, dict[str, ContractView]]:
     """Audit *inputs* against *contracts*; *wrap_streams* (list of streams -> list of streams)
-    may watch or filter what each input delivers. *waivers* (``(waiver, where)`` pairs) mark the
+    may watch or filter what each input delivers (decoded records; one process). *waivers* (``(waiver, where)`` pairs) mark the
     findings they match; with *baseline* (fingerprints), findings it knows are left out. *jobs*
     above 1 shares the contracts out to that many processes (see :mod:`cso_policy.core.shares`);
     None: :func:`default_jobs`."""
     views = build_contracts(contracts, cat.registry(policy_roots))
-    sources = record_inputs(cat, inputs, base, plugin_options)
+    # what watches the streams reads decoded records
+    sources = record_inputs(cat, inputs, base, plugin_options, decoded=wrap_streams is not None)
     if jobs is None:
         jobs = default_jobs(sources)
-    if wrap_streams is not None and jobs == 1:
+    if wrap_streams is not None:
+        jobs = 1
         wrapped = wrap_streams([_lazy(i.read) for i in sources])
         sources = [evolve(i, read=functools.partial(iter, stream)) for i, stream in zip(sources, wrapped)]
     rules = rules if rules is not None else cat.rules

@@ -17,14 +17,15 @@ record the ingest:
 
 Ordering needs every record before the first one is audited. Up to :data:`IN_MEMORY` records
 are sorted in memory; beyond that, each batch is sorted and spilled to a temporary file
-(``orjson``, or ``pickle`` for objects JSON cannot hold) and the sorted files are merged as
-they are read back, so memory stays flat in the number of records.
+(pickled in chunks) and the sorted files are merged as they are read back, so memory stays
+flat in the number of records. A source that gives its records as undecoded JSON lines
+(``RecordSource.lines``, as JSON Lines does) has each line decoded to find its key and then
+kept as the line, a few hundred bytes instead of a dict, and decoded again when audited.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import heapq
 import pickle
@@ -38,10 +39,13 @@ import orjson
 from attrs import define, field, frozen
 
 from ..errors import CsoPolicyError
-from .sources import RawRecord
+from .sources import BadLine, RawRecord
 
 IN_MEMORY = 100_000
-"""Records sorted in memory before a sorted batch is spilled to a temporary file."""
+"""Records sorted in memory before a sorted batch is spilled to a temporary file (records kept
+as undecoded lines count a quarter each: they are that much smaller)."""
+
+_CHUNK = 4096  # items pickled together in a spill file
 
 DUPLICATE = "duplicate"
 CONFLICTING = "conflicting"
@@ -75,14 +79,16 @@ class SourceFailure:
 
 @frozen
 class Input:
-    """One input to read: the source that reads it, the plugin that added the source, where, and
-    the file it reads (None for a live source)."""
+    """One input to read: the source that reads it, the plugin that added the source, where,
+    the file it reads (None for a live source), and whether ``read`` gives undecoded JSON lines
+    (``RecordSource.lines``)."""
 
     source: str
     plugin: str
     where: str
     read: Callable[[], Iterator[RawRecord]]
     path: Path | None = None
+    lines: bool = False
 
 
 @define
@@ -116,44 +122,42 @@ class InputCount:
 
 class SortedSpill:
     """Items ``(key, value)`` handed back in key order, items with equal keys in the order added
-    (the sort and the merge are stable); beyond *limit* in memory, sorted batches go to
-    temporary files that are merged on reading."""
+    (the sort and the merge are stable); beyond *limit* in memory (by :meth:`add`'s *weight*),
+    sorted batches go to temporary files that are merged on reading."""
 
     def __init__(self, limit: int = IN_MEMORY):
         self.limit = limit
         self.items: list[tuple] = []
         self.runs: list = []
+        self.held = 0.0
 
-    def add(self, key, value) -> None:
+    def add(self, key, value, weight: float = 1.0) -> None:
         self.items.append((key, value))
-        if len(self.items) >= self.limit:
+        self.held += weight
+        if self.held >= self.limit:
             self._spill()
 
     def _spill(self) -> None:
         self.items.sort(key=itemgetter(0))
         run = tempfile.TemporaryFile(prefix="cso-policy-sort-")
-        write = run.write
-        for item in self.items:
-            try:
-                data = b"j" + orjson.dumps(item)
-            except TypeError:  # an object JSON cannot hold (a source's own type): keep it as it is
-                data = b"p" + pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-            write(len(data).to_bytes(4, "little") + data)
+        items = self.items
+        for start in range(0, len(items), _CHUNK):
+            pickle.dump(items[start:start + _CHUNK], run, protocol=pickle.HIGHEST_PROTOCOL)
         run.seek(0)
         self.runs.append(run)
         self.items = []
+        self.held = 0.0
 
     @staticmethod
     def _read(run) -> Iterator[tuple]:
-        read = run.read
+        load = pickle.load
         with run:
-            while head := read(4):
-                data = read(int.from_bytes(head, "little"))
-                if data[:1] == b"j":
-                    key, value = orjson.loads(data[1:])
-                    yield key, value
-                else:
-                    yield pickle.loads(data[1:])
+            while True:
+                try:
+                    chunk = load(run)
+                except EOFError:
+                    return
+                yield from chunk
 
     def __iter__(self) -> Iterator[tuple]:
         self.items.sort(key=itemgetter(0))
@@ -189,13 +193,16 @@ class Ingest:
 
     def _in_order(self, ordered, later: dict[int, int], where) -> Iterator[tuple[str, int, object, InputCount]]:
         counts = self._counts
+        loads = orjson.loads
         if not later:  # no identity read twice, the common case
             for _, (file, line, obj, source, _) in ordered:
-                yield file, line, obj, counts[source]
+                yield file, line, loads(obj) if type(obj) is bytes else obj, counts[source]
             return
         firsts = set(later.values())
         block_key, block = None, {}  # the firsts among the records of one (day, id)
         for key, (file, line, obj, source, number) in ordered:
+            if type(obj) is bytes:
+                obj = loads(obj)
             if key != block_key:
                 block_key, block = key, {}
             if number in firsts:
@@ -218,6 +225,7 @@ class Ingest:
         day = self.day
         add_identity, add_sequence = identities.append, sequence.append
         add_file, add_line, add = read_file.append, read_line.append, ordered.add
+        loads, decode_error = orjson.loads, orjson.JSONDecodeError
         seq = 0
         for item in self.inputs:
             count = self.counts.setdefault(item.where, InputCount(item.source, item.where))
@@ -229,6 +237,19 @@ class Ingest:
                 stream = item.read()
                 for file, line, obj in stream:
                     key = ""
+                    kept, weight = obj, 1.0
+                    if type(obj) is bytes:  # an undecoded JSON line: decoded for its key, kept as it is
+                        try:
+                            obj = loads(obj)
+                        except decode_error as exc:
+                            if obj.isspace():
+                                continue
+                            obj = kept = BadLine(f"invalid JSON ({exc})")
+                        else:
+                            if type(obj) is dict:
+                                weight = 0.25
+                            else:
+                                kept = obj
                     if type(obj) is dict:
                         contract, kind, record_id = obj.get("contract"), obj.get("kind"), obj.get("id")
                         if type(contract) is str and type(kind) is str and type(record_id) is str:
@@ -238,7 +259,7 @@ class Ingest:
                             key = day(obj) + "\0" + record_id
                     add_file(file_ids.setdefault(file, len(file_ids)))
                     add_line(line or 0)
-                    add(key, (file, line, obj, number, seq))
+                    add(key, (file, line, kept, number, seq), weight)
                     seq += 1
             except CsoPolicyError:
                 raise  # the source's options or file are unusable: exit 2 with its one line
@@ -261,12 +282,8 @@ class Ingest:
 
 
 def _same_content(a, b) -> bool:
-    """Equal records, also when one of them went through a spill file (its datetimes are then
-    ISO 8601 strings)."""
-    if a == b:
-        return True
-    dump = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS, default=repr)
-    return dump(a) == dump(b)
+    """Equal records (a spill file keeps them as they were: pickled)."""
+    return a == b
 
 
 @contextlib.contextmanager

@@ -38,9 +38,24 @@ def read_jsonl(path: Path, options: dict | None = None) -> Iterator[RawRecord]:
             yield name, number, obj
 
 
+def jsonl_lines(path: Path, options: dict | None = None) -> Iterator[tuple[str, int, bytes]]:
+    """Every line, undecoded (the core decodes them: see ``RecordSource.lines``)."""
+    if path is None:
+        raise ConfigError("the jsonl source reads files: give the [[records]] entry a path")
+    name = str(path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            yield name, number, raw
+
+
 JSONL = RecordSource(
     name="jsonl",
     read=read_jsonl,
+    lines=jsonl_lines,
     suffixes=(".jsonl", ".ndjson"),
     description="JSON Lines: one record object a line",
 )

@@ -42,6 +42,11 @@ class RecordSource:
         line), and ``read`` gets the instance instead of a dict. A method
         ``problems(path) -> list[tuple[str, str]]`` on the class, if there is one, returns
         (field path, message) for what the types cannot say (a required pair of options...).
+    :param lines: optional, for a source whose records are JSON objects one a line:
+        ``lines(path, options)`` -> ``(file, line, bytes)`` with each line undecoded. The core
+        then decodes each line itself, keeps records as their lines while it orders them (a
+        few hundred bytes each instead of a dict), and with ``--jobs`` sends the lines to the
+        processes undecoded. ``read`` is still what ``explain`` and other readers use.
     """
 
     name: str
@@ -49,6 +54,7 @@ class RecordSource:
     suffixes: tuple[str, ...] = ()
     description: str = ""
     options: type | None = None
+    lines: Callable[[Path | None, object], Iterator[tuple[str, int, bytes]]] | None = None
 
 
 @define(frozen=True)
