@@ -166,9 +166,9 @@ def test_beyond_the_in_memory_limit_batches_spill_to_disk_and_give_the_same_find
     original = SortedSpill.__init__
 
     def small(self, limit=None):
-        # JSON Lines records are held as their lines, a quarter each: a sorted batch to disk
+        # JSON Lines records are held as their lines, half a record each: a sorted batch to disk
         # every 7 records, 70 records -> 10 runs
-        original(self, 7 / 4)
+        original(self, 7 / 2)
         sorters.append(self)
 
     monkeypatch.setattr(SortedSpill, "__init__", small)

@@ -21,12 +21,17 @@ from ..inputs.workspace import Workspace
 from ..plugins import get_plugin_manager, load_local_plugins
 
 
-def catalogue(ws: Workspace | None = None) -> Catalogue:
-    """Built-in, entry-point, --plugin and workspace plugins; options checked by each plugin."""
-    pm = get_plugin_manager(load_entrypoints=True)
+def plugin_specs() -> tuple[str, ...]:
+    """What ``--plugin`` named on this command line."""
     ctx = click.get_current_context(silent=True)
-    specs = (ctx.find_root().obj or {}).get("plugins", ()) if ctx else ()
-    load_local_plugins(pm, specs, Path("."))
+    return tuple((ctx.find_root().obj or {}).get("plugins", ())) if ctx else ()
+
+
+def catalogue(ws: Workspace | None = None, specs: tuple[str, ...] | None = None) -> Catalogue:
+    """Built-in, entry-point, --plugin (*specs*, default this command line's) and workspace
+    plugins; options checked by each plugin."""
+    pm = get_plugin_manager(load_entrypoints=True)
+    load_local_plugins(pm, plugin_specs() if specs is None else specs, Path("."))
     if ws is not None:
         load_local_plugins(pm, ws.plugins, ws.root)
     pm.check_hooks()

@@ -25,9 +25,12 @@ from .run import inputs_options, run
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes to share the contracts out to (default: one per core for inputs over "
                    f"{SMALL_INPUT_MB} MB, else 1). The report is the same whatever N.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Audit on this Dask cluster (tcp://HOST:PORT); its workers must see the same files at the "
+                   "same paths. Needs cso-policy[dask].")
 @click.option("--explain", "explain_target", metavar="RULE-OR-RECORD", help="Explain the findings of a rule (glob) or record.")
 @handle_errors
-def command(formats, output, output_dir, fail_on, jobs, explain_target, **inputs):
+def command(formats, output, output_dir, fail_on, jobs, scheduler, explain_target, **inputs):
     """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
 
     WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
@@ -37,7 +40,7 @@ def command(formats, output, output_dir, fail_on, jobs, explain_target, **inputs
         raise click.UsageError("several --format values need --output-dir")
     if output is not None and output_dir is not None:
         raise click.UsageError("give --output or --output-dir, not both")
-    done = run(**inputs, jobs=jobs)
+    done = run(**inputs, jobs=jobs, scheduler=scheduler)
     cat, report = done.catalogue, done.report
     unknown = [f for f in formats if f not in cat.formats]
     if unknown:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from datetime import datetime, timezone
@@ -12,12 +13,13 @@ from attrs import frozen
 
 from ..core.context import ContractView
 from ..core.explain import ExplainContext
-from ..core.pipeline import Catalogue, audit, make_report, record_inputs
+from ..core.evaluator import build_contracts
+from ..core.pipeline import Catalogue, RunSetup, audit, make_report, record_inputs
 from ..domains.waivers import load_waivers
 from ..inputs.workspace import RecordInput, load_contracts, load_workspace
 from ..reports import Report
 from ..reports.baseline import load_baseline
-from . import AsOf, catalogue
+from . import AsOf, catalogue, plugin_specs
 
 
 def inputs_options(fn):
@@ -49,34 +51,98 @@ class Run:
     context: ExplainContext
 
 
+@frozen
+class AuditSpec:
+    """What decides an audit run, as the command line gave it: enough for another machine that
+    sees the same files at the same paths (a Dask worker) to set up the same run."""
+
+    workspace: Path | None
+    contract_paths: tuple[str, ...]
+    record_paths: tuple[str, ...]
+    policy_paths: tuple[Path, ...]
+    as_of: datetime
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    waivers_path: Path | None
+    baseline_path: Path | None
+    plugins: tuple[str, ...]  # --plugin
+    cwd: str
+
+
+@frozen
+class Setup:
+    """An audit run set up from an :class:`AuditSpec`: nothing read from the records yet."""
+
+    catalogue: Catalogue
+    rules: list
+    contracts: list
+    inputs: list[RecordInput]
+    record_base: Path
+    policy_roots: list[Path]
+    options: dict | None
+    waivers: list | None
+    baseline: set[str] | None
+
+
+def set_up(spec: AuditSpec) -> Setup:
+    """Load the workspace, the plugins, the contracts, the waivers and the baseline."""
+    ws = load_workspace(spec.workspace) if spec.workspace is not None else None
+    cat = catalogue(ws, spec.plugins)
+    rules = cat.select(spec.select, spec.ignore)
+    contract_base = Path(".") if spec.contract_paths or ws is None else ws.root
+    record_base = Path(".") if spec.record_paths or ws is None else ws.root
+    contracts = load_contracts(spec.contract_paths or (ws.contracts if ws else ()), contract_base)
+    inputs = ([RecordInput(path=Path(p)) for p in spec.record_paths] if spec.record_paths
+              else list(ws.records if ws else ()))
+    waivers_file = spec.waivers_path or (ws.waivers if ws else None)
+    return Setup(
+        catalogue=cat, rules=rules, contracts=contracts, inputs=inputs, record_base=record_base,
+        policy_roots=list(spec.policy_paths) + list(ws.policies if ws else ()),
+        options=ws.plugin_options if ws else None,
+        waivers=load_waivers(waivers_file) if waivers_file is not None else None,
+        baseline=load_baseline(spec.baseline_path) if spec.baseline_path is not None else None,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def prepare_run(spec: AuditSpec) -> RunSetup:
+    """The run of *spec* as a worker process sets it up (once per process): in the folder the
+    command was given in, so that every path reads as it does there."""
+    if os.getcwd() != spec.cwd:
+        os.chdir(spec.cwd)
+    setup = set_up(spec)
+    views = build_contracts(setup.contracts, setup.catalogue.registry(setup.policy_roots))
+    return RunSetup(cat=setup.catalogue, views=views, rules=setup.rules, as_of=spec.as_of, options=setup.options,
+                    waivers=setup.waivers, baseline=setup.baseline)
+
+
 def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ignore, waivers_path, baseline_path, quiet,
-        jobs=1) -> Run:
-    """Load inputs, audit, apply waivers and baseline."""
+        jobs=1, scheduler=None) -> Run:
+    """Load inputs, audit (in *jobs* processes, or on the Dask cluster at *scheduler*), apply
+    waivers and baseline."""
     if workspace is None and not (contract_paths and record_paths):
         workspace = Path(".")
         if not (workspace / "cso-policy.toml").is_file() and not (contract_paths or record_paths):
             raise click.UsageError("give a WORKSPACE folder with a cso-policy.toml, or --contracts and --records")
-    ws = load_workspace(workspace) if workspace is not None else None
-    cat = catalogue(ws)
-    rules = cat.select(select, ignore)
-    contract_base = Path(".") if contract_paths or ws is None else ws.root
-    record_base = Path(".") if record_paths or ws is None else ws.root
-    contracts = load_contracts(contract_paths or (ws.contracts if ws else ()), contract_base)
-    inputs = [RecordInput(path=Path(p)) for p in record_paths] if record_paths else list(ws.records if ws else ())
-    roots = list(policy_paths) + list(ws.policies if ws else ())
-    as_of = as_of or datetime.now(timezone.utc)  # open tickets are measured up to now by default
-    options = ws.plugin_options if ws else None
-    show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
-    waivers_file = waivers_path or (ws.waivers if ws else None)
-    waivers = load_waivers(waivers_file) if waivers_file is not None else None
-    baseline = load_baseline(baseline_path) if baseline_path is not None else None
-    result, views = audit(
-        cat, contracts, inputs, base=record_base, rules=rules, as_of=as_of, policy_roots=roots,
-        plugin_options=options, wrap_streams=progress_streams if show_progress and jobs == 1 else None,
-        waivers=waivers, baseline=baseline, jobs=jobs,
+    spec = AuditSpec(
+        workspace=workspace, contract_paths=tuple(contract_paths), record_paths=tuple(record_paths),
+        policy_paths=tuple(policy_paths),
+        as_of=as_of or datetime.now(timezone.utc),  # open tickets are measured up to now by default
+        select=tuple(select), ignore=tuple(ignore), waivers_path=waivers_path, baseline_path=baseline_path,
+        plugins=plugin_specs(), cwd=os.getcwd(),
     )
-    report = make_report(cat, result, views, as_of)
-    context = ExplainContext(cat, views, lambda: record_inputs(cat, inputs, record_base, options))
+    setup = set_up(spec)
+    cat = setup.catalogue
+    show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
+    result, views = audit(
+        cat, setup.contracts, setup.inputs, base=setup.record_base, rules=setup.rules, as_of=spec.as_of,
+        policy_roots=setup.policy_roots, plugin_options=setup.options,
+        wrap_streams=progress_streams if show_progress and jobs == 1 and scheduler is None else None,
+        waivers=setup.waivers, baseline=setup.baseline, jobs=jobs,
+        cluster=(scheduler, functools.partial(prepare_run, spec)) if scheduler is not None else None,
+    )
+    report = make_report(cat, result, views, spec.as_of)
+    context = ExplainContext(cat, views, lambda: record_inputs(cat, setup.inputs, setup.record_base, setup.options))
     return Run(report, cat, views, context)
 
 

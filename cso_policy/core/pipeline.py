@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -272,12 +272,15 @@ def audit(
     waivers: list | None = None,
     baseline: set[str] | None = None,
     jobs: int | None = 1,
+    cluster: tuple[str, Callable[[], RunSetup]] | None = None,
 ) -> tuple[AuditResult, dict[str, ContractView]]:
     """Audit *inputs* against *contracts*; *wrap_streams* (list of streams -> list of streams)
     may watch or filter what each input delivers (decoded records; one process). *waivers* (``(waiver, where)`` pairs) mark the
     findings they match; with *baseline* (fingerprints), findings it knows are left out. *jobs*
     above 1 shares the contracts out to that many processes (see :mod:`cso_policy.core.shares`);
-    None: :func:`default_jobs`."""
+    None: :func:`default_jobs`. *cluster* is ``(scheduler address, prepare)``: the audit runs on
+    that Dask cluster, whose workers call ``prepare()`` to set up the same run (see
+    :mod:`cso_policy.core.cluster`)."""
     views = build_contracts(contracts, cat.registry(policy_roots))
     # what watches the streams reads decoded records
     sources = record_inputs(cat, inputs, base, plugin_options, decoded=wrap_streams is not None)
@@ -290,6 +293,10 @@ def audit(
     rules = rules if rules is not None else cat.rules
     run = RunSetup(cat=cat, views=views, rules=rules, as_of=as_of, options=plugin_options, waivers=waivers,
                    baseline=baseline)
+    if cluster is not None:
+        from .cluster import audit_on_cluster
+
+        return audit_on_cluster(run, sources, *cluster), views
     if jobs > 1:
         from .shares import audit_in_shares
 

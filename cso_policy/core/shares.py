@@ -21,22 +21,21 @@ writes, byte for byte.
 from __future__ import annotations
 
 import functools
-from array import array
 import multiprocessing
-import os
 import re
 import tempfile
 import zlib
+from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import orjson
-from attrs import define, field
+from attrs import define, evolve, field
 
-from ..inputs.ingest import Ingest, Input, InputCount
-from .evaluator import PLUGIN_ERROR, AuditResult, Evaluator, RunProblem, run_audit
+from ..errors import ConfigError, CsoPolicyError
+from ..inputs.ingest import Ingest, Input, InputCount, SourceFailure
+from .evaluator import AuditResult, Evaluator, RunProblem, run_audit
 from .findings import FindingCounts, FindingStore, merged
-from .model import Violation
 
 BATCH = 8000
 """Records sent to a share at a time."""
@@ -96,7 +95,9 @@ class ShareResult:
 
 def audit_share(run, inputs: list[Input], folder: str | None) -> ShareResult:
     """Audit one share: *run* (a :class:`cso_policy.core.pipeline.RunSetup` whose ``views`` are
-    the share's contracts), *inputs* delivering the share's records of each input."""
+    the share's contracts), *inputs* delivering the share's records of each input. The findings
+    are left in sorted runs in *folder*; without one, they are handed back in memory (for a
+    process on another machine)."""
     cat = run.cat
     waiver_set = run.waiver_set()
     store = FindingStore(folder=None if folder is None else Path(folder))
@@ -107,14 +108,15 @@ def audit_share(run, inputs: list[Input], folder: str | None) -> ShareResult:
     summary = {**evaluator.audit.summary, **sections}
     summary.pop("inputs", None)
     problems = list(evaluator.run_problems) + [RunProblem(str(p), p.plugin) for p in failed]
-    return ShareResult(runs=store.to_disk(), counts=store.counts, records=evaluator.audit.records,
+    runs = store.to_disk() if folder is not None else [list(store.close())]
+    return ShareResult(runs=runs, counts=store.counts, records=evaluator.audit.records,
                        by_kind=dict(evaluator.audit.by_kind), summary=summary, inputs=dict(ingest.counts),
                        waivers_used=set(waiver_set.used) if waiver_set is not None else set(), problems=problems)
 
 
-def merge_results(run, results: list[ShareResult], inputs: list[Input], read: dict[str, InputCount],
-                  failures: list, keep_alive) -> AuditResult:
-    """The shares' results as one audit: what a single process would have found."""
+def merge_results(run, results: list[ShareResult], inputs: list[Input], failures: list, keep_alive) -> AuditResult:
+    """The shares' results as one audit: what a single process would have found; *failures*
+    are the sources that failed while they were read (:class:`SourceFailure`)."""
     cat = run.cat
     waiver_set = run.waiver_set()
     if waiver_set is not None:
@@ -136,14 +138,14 @@ def merge_results(run, results: list[ShareResult], inputs: list[Input], read: di
         for problem in result.problems:
             extra.run_problem(problem.message, problem.plugin)
     audit.summary = {key: _by_contract(value) for key, value in summary.items()}
+    failed = {failure.where: failure.error for failure in failures}
     counts = {}
     for item in inputs:
-        total = read[item.where]
+        total = counts.setdefault(item.where, InputCount(item.source, item.where, failed=failed.get(item.where)))
         for result in results:
             part = result.inputs.get(item.where)
             if part is not None:
                 _add_counts(total, part)
-        counts[item.where] = total
     audit.summary["inputs"] = [c.as_dict() for _, c in sorted(counts.items())]
     done = run.finish(extra, extra.run_problems, waiver_set)
     findings = merged([(r.runs, r.counts) for r in results], done.findings, keep_alive)
@@ -151,7 +153,7 @@ def merge_results(run, results: list[ShareResult], inputs: list[Input], read: di
 
 
 def _add_counts(total: InputCount, part: InputCount) -> None:
-    for name in ("counted", "duplicate", "conflicting", "invalid", "unresolved", "incomplete", "left_out"):
+    for name in ("read", "counted", "duplicate", "conflicting", "invalid", "unresolved", "incomplete", "left_out"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
     for reason, n in part.left_out_reasons.items():
         total.left_out_reasons[reason] = total.left_out_reasons.get(reason, 0) + n
@@ -224,10 +226,7 @@ def _share_process(run, inputs: list[Input], folder: str, conn, out) -> None:
 
 def audit_in_shares(run, inputs: list[Input], jobs: int) -> AuditResult:
     """Audit in *jobs* processes forked from this one, routing the records here."""
-    from attrs import evolve
-
     from ..errors import CsoPolicyError
-    from ..inputs.ingest import SourceFailure
 
     context = multiprocessing.get_context("fork")
     shares = Shares.deal(run.views, jobs)
@@ -244,25 +243,16 @@ def audit_in_shares(run, inputs: list[Input], jobs: int) -> AuditResult:
         result_out.close()
         workers.append((process, send, result_in))
     senders = [w[1] for w in workers]
-    read: dict[str, InputCount] = {}
     failures = []
     try:
         for number, item in enumerate(inputs):
-            count = read.setdefault(item.where, InputCount(item.source, item.where))
-            path = item.path if item.lines else None
-            delivered = 0
             try:
-                if path is not None:
-                    delivered = _route_lines(path, number, shares, senders)
+                if item.lines and item.path is not None:
+                    _route_lines(item.path, number, shares, senders)
                 else:
-                    delivered = _route_records(item, number, shares, senders, count)
-            except CsoPolicyError:
-                raise
+                    _route_records(item, number, shares, senders)
             except _Failed as failed:
-                count.failed = failed.error
-                delivered = failed.delivered
-                failures.append(SourceFailure(item.plugin, item.source, item.where, delivered, failed.error))
-            count.read += delivered
+                failures.append(SourceFailure(item.plugin, item.source, item.where, failed.delivered, failed.error))
         for send in senders:
             send.send(("end", None, None))
         results = [_result(result_in) for _, _, result_in in workers]
@@ -279,12 +269,10 @@ def audit_in_shares(run, inputs: list[Input], jobs: int) -> AuditResult:
             if process.is_alive():
                 process.kill()
                 process.join()
-    return merge_results(run, results, inputs, read, failures, folder)
+    return merge_results(run, results, inputs, failures, folder)
 
 
 def _result(result_in) -> ShareResult:
-    from ..errors import CsoPolicyError
-
     try:
         tag, value = result_in.recv()
     except EOFError:
@@ -302,8 +290,6 @@ class _Failed(Exception):
 def _route_lines(path: str, number: int, shares: Shares, senders) -> int:
     """Send each raw line of a JSON Lines file to its share, in batches of the lines joined
     (one bytes object) and their line numbers (an array): nothing is decoded here."""
-    from ..errors import ConfigError
-
     count = len(senders)
     batches: list[list[bytes]] = [[] for _ in range(count)]
     numbers = [array("q") for _ in range(count)]
@@ -341,7 +327,7 @@ def _route_lines(path: str, number: int, shares: Shares, senders) -> int:
     return delivered
 
 
-def _route_records(item: Input, number: int, shares: Shares, senders, count) -> int:
+def _route_records(item: Input, number: int, shares: Shares, senders) -> int:
     batches: list[list] = [[] for _ in senders]
     delivered = 0
     stream = None
@@ -359,11 +345,9 @@ def _route_records(item: Input, number: int, shares: Shares, senders, count) -> 
             if len(batches[share]) >= BATCH:
                 senders[share].send(("obj", number, batches[share]))
                 batches[share] = []
-    except Exception as exc:
-        from ..errors import CsoPolicyError
-
-        if isinstance(exc, CsoPolicyError):
-            raise
+    except CsoPolicyError:
+        raise
+    except Exception as exc:  # this input only, as in one process
         raise _Failed(f"{type(exc).__name__}: {exc}", delivered) from None
     finally:
         for share, batch in enumerate(batches):

@@ -43,7 +43,7 @@ from .sources import BadLine, RawRecord
 
 IN_MEMORY = 100_000
 """Records sorted in memory before a sorted batch is spilled to a temporary file (records kept
-as undecoded lines count a quarter each: they are that much smaller)."""
+as undecoded lines count half each: they are that much smaller)."""
 
 _CHUNK = 4096  # items pickled together in a spill file
 
@@ -247,7 +247,7 @@ class Ingest:
                             obj = kept = BadLine(f"invalid JSON ({exc})")
                         else:
                             if type(obj) is dict:
-                                weight = 0.25
+                                weight = 0.5
                             else:
                                 kept = obj
                     if type(obj) is dict:
