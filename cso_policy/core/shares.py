@@ -205,9 +205,11 @@ class _Inbox:
                 return
             self.pending = None
             if tag == "raw":
-                blob, numbers = items
-                for line, raw in zip(numbers, blob.split(b"\n")):
-                    yield where, line, raw
+                blob, numbers, ends = items
+                start = 0
+                for line, end in zip(numbers, ends):
+                    yield where, line, blob[start:end]
+                    start = end
             else:
                 yield from items
 
@@ -288,11 +290,14 @@ class _Failed(Exception):
 
 
 def _route_lines(path: str, number: int, shares: Shares, senders) -> int:
-    """Send each raw line of a JSON Lines file to its share, in batches of the lines joined
-    (one bytes object) and their line numbers (an array): nothing is decoded here."""
+    """Send each raw line of a JSON Lines file to its share, byte for byte, in batches: the
+    lines joined (one bytes object), their line numbers and where each ends (arrays). Nothing
+    is decoded here."""
     count = len(senders)
     batches: list[list[bytes]] = [[] for _ in range(count)]
     numbers = [array("q") for _ in range(count)]
+    ends = [array("q") for _ in range(count)]
+    sizes = [0] * count
     by_contract: dict[bytes, int] = {}  # the raw contract id -> its share
     search, key = _CONTRACT.search, _KEY
     delivered = 0
@@ -312,18 +317,18 @@ def _route_lines(path: str, number: int, shares: Shares, senders) -> int:
                 continue
             else:
                 share = shares.of_line(raw)
-            if not raw.endswith(b"\n"):
-                raw += b"\n"
             batch = batches[share]
             batch.append(raw)
             numbers[share].append(line)
+            sizes[share] += len(raw)
+            ends[share].append(sizes[share])
             delivered += 1
             if len(batch) >= BATCH:
-                senders[share].send(("raw", number, (b"".join(batch), numbers[share])))
-                batches[share], numbers[share] = [], array("q")
+                senders[share].send(("raw", number, (b"".join(batch), numbers[share], ends[share])))
+                batches[share], numbers[share], ends[share], sizes[share] = [], array("q"), array("q"), 0
     for share, batch in enumerate(batches):
         if batch:
-            senders[share].send(("raw", number, (b"".join(batch), numbers[share])))
+            senders[share].send(("raw", number, (b"".join(batch), numbers[share], ends[share])))
     return delivered
 
 
