@@ -147,8 +147,10 @@ class Evaluator:
 
     # -- findings -------------------------------------------------------------------
 
-    def emit(self, rule_id: str, v: Violation, view: ContractView | None = None, plugin: str | None = None) -> None:
-        """Turn a violation of *rule_id* into a finding (*plugin*: the plugin a plugin.error is about)."""
+    def emit(self, rule_id: str, v: Violation, view: ContractView | None = None, plugin: str | None = None,
+             adjust: bool = True) -> None:
+        """Turn a violation of *rule_id* into a finding (*plugin*: the plugin a plugin.error is
+        about; *adjust*: through the adjust hook, as every finding but those about the run)."""
         rule = self.by_id.get(rule_id)
         if rule is None:  # input.* deselected with --ignore
             return
@@ -170,12 +172,13 @@ class Evaluator:
                 impact=v.impact,
                 period=v.period,
                 plugin=plugin or rule.plugin,
-            )
+            ),
+            adjust,
         )
 
-    def add(self, finding: Finding) -> None:
+    def add(self, finding: Finding, adjust: bool = True) -> None:
         """A finding, through the adjust hook and the run's keep step, into the store."""
-        if self.adjust is not None:
+        if adjust and self.adjust is not None:
             finding = self._adjusted(finding)
             if finding is None:
                 return

@@ -107,11 +107,16 @@ class FindingCounts:
         """The summary's findings part: ``findings``, ``waived``, ``by_level``, ``by_rule``, ``by_contract``."""
         by_rule = {
             rule: {"count": count, "hours": round(hours, 4),
-                   "amounts": {c: round(a, 2) for c, a in sorted(amounts.items())}}
+                   "amounts": {c: round(a, 2) for c, a in sorted(amounts.items(), key=_currency_order)}}
             for rule, (count, hours, amounts) in sorted(self.by_rule.items())
         }
         return {"findings": self.total - self.waived, "waived": self.waived, "by_level": dict(self.by_level),
                 "by_rule": by_rule, "by_contract": dict(sorted(self.by_contract.items()))}
+
+
+def _currency_order(item: tuple) -> tuple:
+    currency = item[0]
+    return currency is None, currency or ""  # an amount without a currency last
 
 
 class Findings:

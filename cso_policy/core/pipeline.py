@@ -348,8 +348,8 @@ class RunSetup:
 
     def finish(self, evaluator: Evaluator, problems, waiver_set) -> AuditResult:
         """Report the run's problems once each, then the waivers' own findings; close the store."""
-        for problem in problems:
-            evaluator.emit(PLUGIN_ERROR, Violation(message=problem.message), plugin=problem.plugin)
+        for problem in problems:  # not through the adjust hook: one of them may be about it
+            evaluator.emit(PLUGIN_ERROR, Violation(message=problem.message), plugin=problem.plugin, adjust=False)
         if waiver_set is not None:
             selected = {r.id for r in self.rules}
             for finding in waiver_set.findings():

@@ -44,11 +44,11 @@ def _suite(contract: str, rule_ids: Iterable[str], findings: list[Finding]) -> s
 
 def _blocks(findings: Iterable[Finding]) -> Iterator[tuple[str, list[Finding]]]:
     """``(contract, its findings)`` in contract order; the findings come sorted by contract, with
-    the ones naming no contract first, which are put in the place of ``-`` instead."""
+    the ones naming no contract (or an empty one) first, which are put in the place of ``-``."""
     no_contract: list[Finding] = []
-    for contract, group in itertools.groupby(findings, key=lambda f: f.contract):
-        if contract is None:
-            no_contract = list(group)
+    for contract, group in itertools.groupby(findings, key=lambda f: f.contract or ""):
+        if not contract:
+            no_contract += group
             continue
         if no_contract and NO_CONTRACT < contract:
             yield NO_CONTRACT, no_contract
