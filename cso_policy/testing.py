@@ -22,6 +22,7 @@ import copy
 import functools
 import json
 import shutil
+import sys
 import types
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -287,10 +288,9 @@ def check_example(rule: Rule, example: Example, root: Path, plugins: Sequence = 
         raise AssertionError(problem)
 
 
-try:
-    import pytest
-except ImportError:  # the kit works without pytest (``cso-policy test`` uses it); the fixture needs it
-    pytest = None
+# The fixture is for pytest, which has loaded itself by the time it loads this plugin; the kit
+# works without it (``cso-policy test`` uses it), and the command line need not import pytest.
+pytest = sys.modules.get("pytest")
 
 if pytest is not None:
 
