@@ -16,6 +16,7 @@ import heapq
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from pathlib import Path
 
 import orjson
@@ -124,16 +125,15 @@ class Findings:
     what the summary says of them. Read back from disk as they are iterated when there are
     many; ``list()`` it only when it is known to be small."""
 
-    def __init__(self, runs: list[list[Finding] | Path], counts: FindingCounts, keep_alive=None):
-        self._runs = runs
+    def __init__(self, runs: list[list[tuple] | Path], counts: FindingCounts, keep_alive=None):
+        self._runs = runs  # each sorted: (sort key, finding) pairs in memory, or a file of them
         self.counts = counts
         self._keep_alive = keep_alive  # the folder of the runs on disk lives as long as this
 
     def __iter__(self) -> Iterator[Finding]:
         sources = [iter(run) if isinstance(run, list) else _read_run(run) for run in self._runs]
-        if len(sources) == 1:
-            return sources[0]
-        return heapq.merge(*sources, key=Finding.sort_key)
+        pairs = sources[0] if len(sources) == 1 else heapq.merge(*sources, key=_KEY)
+        return map(_FINDING, pairs)
 
     def __len__(self) -> int:
         return self.counts.total
@@ -152,11 +152,17 @@ class Findings:
         return f"<Findings: {self.counts.total}>"
 
 
-def _read_run(path: Path) -> Iterator[Finding]:
+_KEY, _FINDING = itemgetter(0), itemgetter(1)
+
+
+def _read_run(path: Path) -> Iterator[tuple]:
+    """(sort key, finding) pairs of a run on disk: each line is ``[key, row]``, the key kept so
+    that merging does not work it out again."""
     loads = orjson.loads
     with open(path, "rb") as fh:
         for line in fh:
-            yield finding_from_row(loads(line))
+            key, row = loads(line)
+            yield tuple(key), finding_from_row(row)
 
 
 class FindingStore:
@@ -165,14 +171,14 @@ class FindingStore:
 
     def __init__(self, limit: int = FINDINGS_IN_MEMORY, folder: Path | None = None):
         self.limit = limit
-        self.items: list[Finding] = []
+        self.items: list[tuple] = []  # (sort key, finding)
         self.runs: list[Path] = []
         self.counts = FindingCounts()
         self._folder = folder
         self._owned = None
 
     def add(self, f: Finding) -> None:
-        self.items.append(f)
+        self.items.append((f.sort_key(), f))
         self.counts.add(f)
         if len(self.items) >= self.limit:
             self._spill()
@@ -187,11 +193,11 @@ class FindingStore:
         return self._folder
 
     def _spill(self) -> None:
-        self.items.sort(key=Finding.sort_key)
+        self.items.sort(key=_KEY)
         fd, name = tempfile.mkstemp(prefix="run-", suffix=".jsonl", dir=self._directory())
         dumps = orjson.dumps
         with os.fdopen(fd, "wb") as fh:
-            fh.writelines(dumps(finding_row(f)) + b"\n" for f in self.items)
+            fh.writelines(dumps([key, finding_row(f)]) + b"\n" for key, f in self.items)
         self.runs.append(Path(name))
         self.items = []
 
@@ -201,8 +207,14 @@ class FindingStore:
             self._spill()
         return list(self.runs)
 
+    def in_memory(self) -> list[tuple]:
+        """Every finding as sorted (sort key, finding) pairs in memory (for another machine)."""
+        findings = self.close()
+        sources = [iter(run) if isinstance(run, list) else _read_run(run) for run in findings._runs]
+        return list(heapq.merge(*sources, key=_KEY))
+
     def close(self) -> Findings:
-        self.items.sort(key=Finding.sort_key)
+        self.items.sort(key=_KEY)
         runs: list = [*self.runs, self.items] if self.items or not self.runs else list(self.runs)
         return Findings(runs, self.counts, keep_alive=self._owned)
 

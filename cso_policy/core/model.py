@@ -26,11 +26,14 @@ class Level(enum.IntEnum):
     ERROR = 3
 
     def __str__(self) -> str:
-        return self.name.lower()
+        return _LEVEL_NAMES[self._value_]  # reports ask for it once a finding, or more
 
     @classmethod
     def parse(cls, text: str) -> Level:
         return cls[text.upper()]
+
+
+_LEVEL_NAMES = {level.value: level.name.lower() for level in Level}
 
 
 # ---------------------------------------------------------------- contracts

@@ -108,7 +108,7 @@ def audit_share(run, inputs: list[Input], folder: str | None) -> ShareResult:
     summary = {**evaluator.audit.summary, **sections}
     summary.pop("inputs", None)
     problems = list(evaluator.run_problems) + [RunProblem(str(p), p.plugin) for p in failed]
-    runs = store.to_disk() if folder is not None else [list(store.close())]
+    runs = store.to_disk() if folder is not None else [store.in_memory()]
     return ShareResult(runs=runs, counts=store.counts, records=evaluator.audit.records,
                        by_kind=dict(evaluator.audit.by_kind), summary=summary, inputs=dict(ingest.counts),
                        waivers_used=set(waiver_set.used) if waiver_set is not None else set(), problems=problems)
