@@ -297,6 +297,10 @@ def cso_policy_report_sections(audit: Audit) -> dict:
 
     Sections appear under ``summary`` in the json report and in ``Report.sections``.
 
+    With ``--jobs``, each process returns the sections of its own contracts and they are
+    merged: lists of rows that each name their ``contract`` in contract order, numbers added,
+    tables merged key by key; any other value is the first process's.
+
     Not firstresult: every plugin's sections are merged.
 
     Example::
@@ -344,7 +348,9 @@ def cso_policy_adjust_finding(finding: Finding, audit: Audit) -> Finding | bool 
     :param audit: the run (a :class:`cso_policy.Audit`: contracts, options, as_of).
 
     Return a replacement :class:`cso_policy.Finding` (e.g. with ``attrs.evolve(finding,
-    level=Level.WARNING)``), ``False`` to suppress it, or None to leave it alone.
+    level=Level.WARNING)``), ``False`` to suppress it, ``True`` to keep it, or None to leave
+    it to the next plugin. Any other answer, or raising, keeps the finding and is one
+    ``plugin.error`` naming the plugin. Findings come as the rules give them, not sorted.
 
     firstresult: the first plugin that returns something other than None decides.
 

@@ -43,6 +43,7 @@ measured in one run, not absolute figures across machines: machines are noisy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import resource
@@ -270,6 +271,8 @@ def audit_argv(spec: dict) -> list[str]:
             "--format", spec["format"], "--output", spec["output"], "-q", "--fail-on", "never"]
     if spec.get("jobs") is not None:
         argv += ["--jobs", str(spec["jobs"])]
+    if spec.get("scheduler") is not None:
+        argv += ["--scheduler", spec["scheduler"]]
     return argv
 
 
@@ -381,7 +384,7 @@ def _fmt_int(value: int | float | None) -> str:
 
 def print_row(row: Row) -> None:
     a = row.audit
-    label = f"  {row.fmt:<8} jobs {row.jobs}"
+    label = f"  {row.fmt:<8} jobs {row.jobs}" if row.jobs else f"  {row.fmt:<8} dask  "
     if not a.ok:
         print(f"{label}: FAILED ({a.error})")
         return
@@ -390,8 +393,10 @@ def print_row(row: Row) -> None:
           f"{_fmt_int(per_second):>9} findings/s  peak RSS {a.peak_rss_mb:4.0f} MB  ({_fmt_int(a.findings)} findings)")
 
 
-def run_mix(mix: Mix, formats: list[str], jobs_values: list[int], pass_jobs: bool, out_dir: Path) -> list[Row]:
-    """Parse once, then audit per format and jobs value; print a line each."""
+def run_mix(mix: Mix, formats: list[str], jobs_values: list[int], pass_jobs: bool, out_dir: Path,
+            scheduler: str | None = None) -> list[Row]:
+    """Parse once, then audit per format and jobs value (and, with *scheduler*, once on that Dask
+    cluster with the json format: a row of jobs 0); print a line each."""
     spec = {"contracts": str(mix.contracts_dir), "records": str(mix.records_file), "as_of": AS_OF}
     parse = run_phase("parse", spec)
     print(f"{mix.name}: {mix.records:,} records ({mix.megabytes:.0f} MB), {mix.contracts} contracts, --as-of {AS_OF}")
@@ -417,12 +422,19 @@ def run_mix(mix: Mix, formats: list[str], jobs_values: list[int], pass_jobs: boo
             row = Row(mix, fmt, jobs, outcome, parse)
             print_row(row)
             rows.append(row)
+    if scheduler is not None and "json" in formats:
+        output = out_dir / f"{mix.name}-dask.json"
+        outcome = run_phase("audit", {**spec, "format": "json", "output": str(output), "scheduler": scheduler})
+        output.unlink(missing_ok=True)
+        row = Row(mix, "json", 0, outcome, parse)
+        print_row(row)
+        rows.append(row)
     by_jobs = {r.jobs: r for r in rows if r.fmt == "json" and r.audit.ok}
     if 1 in by_jobs:
         for jobs, row in sorted(by_jobs.items()):
             if jobs != 1:
                 ratio = row.records_per_second / by_jobs[1].records_per_second
-                print(f"  json records/s, jobs {jobs} / jobs 1: {ratio:.2f}")
+                print(f"  json records/s, {f'jobs {jobs}' if jobs else 'dask'} / jobs 1: {ratio:.2f}")
     return rows
 
 
@@ -462,7 +474,7 @@ def print_targets(rows: list[Row]) -> None:
               f"{speedup:.2f} (target >= {TARGET_JOBS2_SPEEDUP:g}; {one.mix.records:,} records)")
     else:
         print("  SKIP  compliant, json: records/s jobs 2 >= 1.7x jobs 1 (needs --jobs 1 and --jobs 2)")
-    heavy_findings = [r for r in rows if r.mix.name == "findings500k"]
+    heavy_findings = [r for r in rows if r.mix.name == "findings500k" and r.jobs]  # dask workers: not measured
     if heavy_findings:
         failed = [r for r in heavy_findings if not r.audit.ok]
         worst = max((r for r in heavy_findings if r.audit.ok), key=lambda r: r.audit.peak_rss_mb, default=None)
@@ -487,6 +499,9 @@ def main(argv=None) -> int:
     ap.add_argument("--format", action="append", choices=FORMATS, help="report format (repeatable; default all)")
     ap.add_argument("--jobs", type=int, action="append",
                     help="cso-policy audit --jobs N (repeatable; default 1 and 2 if the CLI has --jobs)")
+    ap.add_argument("--dask", action="store_true",
+                    help="also audit each mix (json) on a Dask LocalCluster of 2 worker processes started here "
+                         "(the workers' memory is not in the peak RSS)")
     ap.add_argument("--phase", choices=tuple(PHASES), help=argparse.SUPPRESS)
     ap.add_argument("spec", nargs="?", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -517,16 +532,25 @@ def main(argv=None) -> int:
           f"jobs {', '.join(map(str, jobs_values))}{jobs_note}")
     print("peak RSS = max(ru_maxrss of the audit process, ru_maxrss of its children), so --jobs workers count")
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="cso-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        scheduler = None
+        if args.dask:
+            from distributed import LocalCluster
+
+            cluster = stack.enter_context(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None))
+            scheduler = cluster.scheduler_address
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="cso-bench-"))
         for name in mixes:
             folder = Path(tmp) / name
             t0 = time.perf_counter()
             mix = generate(name, folder, args.n, args.m, args.tickets_n)
             print(f"(generated {name} in {time.perf_counter() - t0:.1f} s)")
-            rows += run_mix(mix, formats, jobs_values, pass_jobs, Path(tmp))
+            rows += run_mix(mix, formats, jobs_values, pass_jobs, Path(tmp), scheduler)
             shutil.rmtree(folder, ignore_errors=True)  # the next mix's data takes its place
     print_targets(rows)
-    return 1 if any(not r.audit.ok for r in rows) or len(rows) < len(mixes) * len(formats) * len(jobs_values) else 0
+    expected = len(mixes) * len(formats) * len(jobs_values) + (len(mixes) if args.dask and "json" in formats else 0)
+    return 1 if any(not r.audit.ok for r in rows) or len(rows) < expected else 0
 
 
 if __name__ == "__main__":
