@@ -201,11 +201,19 @@ def record_inputs(
             source = cat.source_for(concrete)
             if path is not None and not path.is_file():
                 raise ConfigError(f"{path}: not a file")
-            options = source_options(source, {**plugin_options.get(source.name, {}), **concrete.options}, path,
-                                     concrete.where or f"records {path or source.name}")
+            entry = concrete.where or f"records {path or source.name}"
+            options = source_options(source, {**plugin_options.get(source.name, {}), **concrete.options}, path, entry)
+            bind = getattr(options, "bind", None)
+            if bind is not None:  # a table source learns the fields of its record kind
+                found = bind(cat.kinds)
+                if found:
+                    field_path, msg = found[0]
+                    raise ConfigError(f"{entry} (source {source.name}) {field_path}: {msg}")
+            located = getattr(options, "location", None)
             lines = source.lines is not None and not decoded
             out.append(Input(source=source.name, plugin=cat.origins.get(("source", source.name), "?"),
-                             where=str(path) if path is not None else source.name,
+                             where=located(path) if located is not None else str(path) if path is not None
+                             else source.name,
                              read=functools.partial(source.lines if lines else source.read, path, options),
                              path=path, lines=lines))
     return out
