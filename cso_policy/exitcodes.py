@@ -8,6 +8,7 @@ from .core.model import Finding, Level
 
 OK = 0
 FINDINGS = 1
+DIFFERENT = 1  # cso-policy verify: the run gives other results now
 USAGE = 2
 
 FAIL_ON_CHOICES = ("error", "warning", "info", "never")

@@ -40,7 +40,7 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, explain_targe
         raise click.UsageError("several --format values need --output-dir")
     if output is not None and output_dir is not None:
         raise click.UsageError("give --output or --output-dir, not both")
-    done = run(**inputs, jobs=jobs, scheduler=scheduler)
+    done = run(**inputs, jobs=jobs, scheduler=scheduler, record="json" in formats)
     cat, report = done.catalogue, done.report
     unknown = [f for f in formats if f not in cat.formats]
     if unknown:

@@ -20,6 +20,7 @@ from ..inputs.workspace import RecordInput, load_contracts, load_workspace
 from ..reports import Report
 from ..reports.baseline import load_baseline
 from . import AsOf, catalogue, plugin_specs
+from .provenance import run_record
 
 
 def inputs_options(fn):
@@ -117,9 +118,9 @@ def prepare_run(spec: AuditSpec) -> RunSetup:
 
 
 def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ignore, waivers_path, baseline_path, quiet,
-        jobs=1, scheduler=None) -> Run:
+        jobs=1, scheduler=None, record=False) -> Run:
     """Load inputs, audit (in *jobs* processes, or on the Dask cluster at *scheduler*), apply
-    waivers and baseline."""
+    waivers and baseline; with *record*, the report carries the run's reproducible record."""
     if workspace is None and not (contract_paths and record_paths):
         workspace = Path(".")
         if not (workspace / "cso-policy.toml").is_file() and not (contract_paths or record_paths):
@@ -131,6 +132,11 @@ def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ig
         select=tuple(select), ignore=tuple(ignore), waivers_path=waivers_path, baseline_path=baseline_path,
         plugins=plugin_specs(), cwd=os.getcwd(),
     )
+    return run_spec(spec, quiet=quiet, jobs=jobs, scheduler=scheduler, record=record)
+
+
+def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, record: bool = False) -> Run:
+    """The audit of *spec* (see :func:`run`)."""
     setup = set_up(spec)
     cat = setup.catalogue
     show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
@@ -142,6 +148,8 @@ def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ig
         cluster=(scheduler, functools.partial(prepare_run, spec)) if scheduler is not None else None,
     )
     report = make_report(cat, result, views, spec.as_of)
+    if record:
+        report.run = run_record(spec, setup, views, result.audit.summary.get("inputs", []))
     context = ExplainContext(cat, views, lambda: record_inputs(cat, setup.inputs, setup.record_base, setup.options))
     return Run(report, cat, views, context)
 

@@ -26,7 +26,8 @@ class Report:
 
     ``findings`` may be many (half a million in a first audit of a customer's history): it is
     an iterable read back from disk as it is iterated, with ``len()``; a format writes as it
-    iterates instead of building the whole document first."""
+    iterates instead of building the whole document first. ``run`` is what the run read and with
+    what (see ``cso-policy verify``), when the command asked for it."""
 
     findings: Iterable[Finding]
     rules: list[Rule]
@@ -36,6 +37,7 @@ class Report:
     policies: list[str] = field(factory=list)
     as_of: datetime | None = None
     sections: dict = field(factory=dict)  # extra summary sections from rules (Audit.summary)
+    run: dict | None = None  # the run's reproducible record (the json report's ``run``)
 
     def counts(self) -> FindingCounts:
         """The findings counted (as they passed, for an audit's own findings)."""

@@ -21,6 +21,8 @@ def write_json(report: Report, stream: TextIO) -> None:
         "policies": report.policies,
         "tool": {"name": "cso-policy", "version": __version__},
     }
+    if report.run is not None:  # what the run read and with what, for cso-policy verify
+        document["run"] = report.run
     write_json_streamed(stream, document, (f.as_dict() for f in report.findings))
 
 
