@@ -26,7 +26,7 @@ from attrs import frozen
 from . import hookspecs
 from .markers import PROJECT
 
-SOURCES = ("cso_policy.inputs.jsonl",)
+SOURCES = ("cso_policy.inputs.jsonl", "cso_policy.inputs.csv", "cso_policy.inputs.sql", "cso_policy.inputs.parquet")
 POLICIES = ("cso_policy.policy",)
 
 

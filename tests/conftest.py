@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+
 from click.testing import CliRunner
 from dateutil.relativedelta import relativedelta
 from pyfakefs.helpers import get_uid, set_uid
@@ -27,6 +28,7 @@ from cso_policy.core.model import Contract, Finding, Overage, Package, Term
 from cso_policy.plugins import get_plugin_manager
 from cso_policy.policy.registry import builtin_policy_root
 from cso_policy.inputs.workspace import RecordInput
+from tests.postgres import pg_server, postgresql  # noqa: F401  (a real PostgreSQL for the session)
 
 # cattrs registers hooks for pathlib.Path when a converter is built; under pyfakefs ``Path`` is a
 # fake, so build (and cache) the converter and record structurers before any fake file system.

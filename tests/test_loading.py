@@ -189,9 +189,10 @@ def test_cli_unreadable_records_file_exits_2(fs, runner):
     ("records", "problem"),
     [
         ("/ws/missing.jsonl", "/ws/missing.jsonl: no such file or folder"),
-        ("/ws/empty", "/ws/empty: no .jsonl/.ndjson files in this folder"),
+        ("/ws/empty", "/ws/empty: no .csv/.jsonl/.ndjson/.parquet files in this folder"),
         ("/ws/*.ndjson", "/ws/*.ndjson: no file matches"),
-        ("/ws/records.csv", "/ws/records.csv: no record source reads .csv files"),
+        ("/ws/records.xlsx", "/ws/records.xlsx: no record source reads .xlsx files"),
+        ("/ws/records.csv", "records /ws/records.csv (source csv) $.kind: required: the record kind of every row"),
     ],
 )
 def test_cli_record_inputs_that_cannot_be_read_exit_2(fs, runner, records, problem):
@@ -199,6 +200,7 @@ def test_cli_record_inputs_that_cannot_be_read_exit_2(fs, runner, records, probl
     write_contract(Path("/ws/c1.toml"), make_contract())
     fs.create_dir("/ws/empty")
     fs.create_file("/ws/records.csv", contents="id,hours\n")
+    fs.create_file("/ws/records.xlsx", contents="")
     result = runner.invoke(main, ["audit", "--contracts", "/ws/c1.toml", "--records", records])
     assert_one_line_error(result, problem)
 

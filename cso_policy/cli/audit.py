@@ -11,6 +11,7 @@ import click
 from .. import exitcodes
 from ..core.explain import explain, matching
 from ..core.pipeline import SMALL_INPUT_MB
+from ..history import DEFAULT_URL as DEFAULT_STORE
 from . import handle_errors, write_all, write_to
 from .run import inputs_options, run
 
@@ -28,9 +29,12 @@ from .run import inputs_options, run
 @click.option("--scheduler", metavar="ADDRESS",
               help="Audit on this Dask cluster (tcp://HOST:PORT); its workers must see the same files at the "
                    "same paths. Needs cso-policy[dask].")
+@click.option("--store", "store", is_flag=False, flag_value=DEFAULT_STORE, default=None, metavar="URL",
+              help=f"Keep this run in a history store (SQLite or PostgreSQL URL; without a URL: {DEFAULT_STORE}). "
+                   "With it, --baseline last compares with the last run kept of this workspace.")
 @click.option("--explain", "explain_target", metavar="RULE-OR-RECORD", help="Explain the findings of a rule (glob) or record.")
 @handle_errors
-def command(formats, output, output_dir, fail_on, jobs, scheduler, explain_target, **inputs):
+def command(formats, output, output_dir, fail_on, jobs, scheduler, store, explain_target, **inputs):
     """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
 
     WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
@@ -40,7 +44,7 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, explain_targe
         raise click.UsageError("several --format values need --output-dir")
     if output is not None and output_dir is not None:
         raise click.UsageError("give --output or --output-dir, not both")
-    done = run(**inputs, jobs=jobs, scheduler=scheduler, record="json" in formats)
+    done = run(**inputs, jobs=jobs, scheduler=scheduler, record="json" in formats, store=store)
     cat, report = done.catalogue, done.report
     unknown = [f for f in formats if f not in cat.formats]
     if unknown:

@@ -78,6 +78,7 @@ def run_record(spec, setup, views: dict, inputs: list[dict]) -> dict:
             "baseline": str(spec.baseline_path) if spec.baseline_path is not None else None,
             "plugins": list(spec.plugins),
             "as_of": spec.as_of.isoformat(),
+            "baseline_run": spec.baseline_run,
         },
         "workspace_file": config,
         "options_sha256": hashlib.sha256(orjson.dumps(setup.options or {}, option=orjson.OPT_SORT_KEYS,

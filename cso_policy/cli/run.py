@@ -68,6 +68,8 @@ class AuditSpec:
     baseline_path: Path | None
     plugins: tuple[str, ...]  # --plugin
     cwd: str
+    store: str | None = None  # --store: the history store's URL
+    baseline_run: int | None = None  # --baseline last: the stored run compared with
 
 
 @frozen
@@ -101,8 +103,18 @@ def set_up(spec: AuditSpec) -> Setup:
         policy_roots=list(spec.policy_paths) + list(ws.policies if ws else ()),
         options=ws.plugin_options if ws else None,
         waivers=load_waivers(waivers_file) if waivers_file is not None else None,
-        baseline=load_baseline(spec.baseline_path) if spec.baseline_path is not None else None,
+        baseline=_baseline(spec),
     )
+
+
+def _baseline(spec: AuditSpec) -> set[str] | None:
+    if spec.baseline_path is not None:
+        return load_baseline(spec.baseline_path)
+    if spec.baseline_run is not None:
+        from ..history.store import HistoryStore
+
+        return HistoryStore(spec.store).fingerprints(spec.baseline_run)
+    return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -118,25 +130,49 @@ def prepare_run(spec: AuditSpec) -> RunSetup:
 
 
 def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ignore, waivers_path, baseline_path, quiet,
-        jobs=1, scheduler=None, record=False) -> Run:
+        jobs=1, scheduler=None, record=False, store=None) -> Run:
     """Load inputs, audit (in *jobs* processes, or on the Dask cluster at *scheduler*), apply
-    waivers and baseline; with *record*, the report carries the run's reproducible record."""
+    waivers and baseline; with *record*, the report carries the run's reproducible record; with
+    *store* (a URL), the run is kept in that history store (``--baseline last``: compared with
+    the last run kept there)."""
     if workspace is None and not (contract_paths and record_paths):
         workspace = Path(".")
         if not (workspace / "cso-policy.toml").is_file() and not (contract_paths or record_paths):
             raise click.UsageError("give a WORKSPACE folder with a cso-policy.toml, or --contracts and --records")
+    baseline_run = None
+    if baseline_path is not None and str(baseline_path) == LAST:
+        from ..history.store import HistoryStore
+
+        if store is None:
+            raise click.UsageError("--baseline last compares with the last run kept in a history store: give --store")
+        baseline_path = None
+        baseline_run = HistoryStore(store).last(_workspace_key(workspace, contract_paths))
+        if baseline_run is None:
+            click.echo("cso-policy: no run of this workspace kept yet: every finding is new", err=True)
     spec = AuditSpec(
         workspace=workspace, contract_paths=tuple(contract_paths), record_paths=tuple(record_paths),
         policy_paths=tuple(policy_paths),
         as_of=as_of or datetime.now(timezone.utc),  # open tickets are measured up to now by default
         select=tuple(select), ignore=tuple(ignore), waivers_path=waivers_path, baseline_path=baseline_path,
-        plugins=plugin_specs(), cwd=os.getcwd(),
+        plugins=plugin_specs(), cwd=os.getcwd(), store=store, baseline_run=baseline_run,
     )
-    return run_spec(spec, quiet=quiet, jobs=jobs, scheduler=scheduler, record=record)
+    return run_spec(spec, quiet=quiet, jobs=jobs, scheduler=scheduler, record=record or store is not None,
+                    keep=store is not None)
 
 
-def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, record: bool = False) -> Run:
-    """The audit of *spec* (see :func:`run`)."""
+LAST = "last"
+
+
+def _workspace_key(workspace, contract_paths) -> str:
+    from ..history.store import workspace_key
+
+    contracts = [] if workspace is not None else load_contracts(contract_paths, Path("."))
+    return workspace_key(workspace, [c.id for c in contracts])
+
+
+def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, record: bool = False,
+             keep: bool = False) -> Run:
+    """The audit of *spec* (see :func:`run`); with *keep*, kept in the history store ``spec.store``."""
     setup = set_up(spec)
     cat = setup.catalogue
     show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
@@ -150,6 +186,15 @@ def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, rec
     report = make_report(cat, result, views, spec.as_of)
     if record:
         report.run = run_record(spec, setup, views, result.audit.summary.get("inputs", []))
+    if keep:
+        from ..history.store import HistoryStore, shown, workspace_key
+
+        store = HistoryStore(spec.store)
+        key = workspace_key(spec.workspace, views)
+        run_id = store.add(key, report, report.run, report.summary())
+        report.history = store.runs(key)
+        store.close()
+        click.echo(f"cso-policy: kept as run {run_id} in {shown(spec.store)}", err=True)
     context = ExplainContext(cat, views, lambda: record_inputs(cat, setup.inputs, setup.record_base, setup.options))
     return Run(report, cat, views, context)
 

@@ -13,6 +13,7 @@ import orjson
 
 from .. import exitcodes
 from ..errors import ConfigError
+from ..history import DEFAULT_URL
 from ..reports.json import write_json
 from . import handle_errors
 from .provenance import compare
@@ -37,7 +38,7 @@ def _recorded(path: Path) -> tuple[dict, list[dict]]:
     return record, findings
 
 
-def _spec(command: dict) -> AuditSpec:
+def _spec(command: dict, store: str | None) -> AuditSpec:
     def paths(key):
         return tuple(command.get(key) or ())
 
@@ -46,10 +47,14 @@ def _spec(command: dict) -> AuditSpec:
     except (KeyError, TypeError, ValueError):
         raise ConfigError("the run record has no valid as_of") from None
     optional = lambda key: Path(command[key]) if command.get(key) else None  # noqa: E731
+    baseline_run = command.get("baseline_run")
+    if baseline_run is not None and store is None:
+        raise ConfigError(f"the run compared its findings with run {baseline_run} of a history store: give --store")
     return AuditSpec(workspace=optional("workspace"), contract_paths=paths("contracts"), record_paths=paths("records"),
                      policy_paths=tuple(Path(p) for p in paths("policies")), as_of=as_of, select=paths("select"),
                      ignore=paths("ignore"), waivers_path=optional("waivers"), baseline_path=optional("baseline"),
-                     plugins=paths("plugins"), cwd=os.getcwd())
+                     plugins=paths("plugins"), cwd=os.getcwd(), store=store if baseline_run is not None else None,
+                     baseline_run=baseline_run)
 
 
 def _key(finding: dict) -> bytes:
@@ -60,15 +65,17 @@ def _key(finding: dict) -> bytes:
 @click.argument("report_path", metavar="REPORT.json", type=click.Path(path_type=Path))
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes for the audit (as for audit).")
+@click.option("--store", is_flag=False, flag_value=DEFAULT_URL, default=None, metavar="URL",
+              help=f"The history store of a run made with --baseline last (without a URL: {DEFAULT_URL}).")
 @handle_errors
-def command(report_path, jobs):
+def command(report_path, jobs, store):
     """Run the audit REPORT.json records again (from the folder it was run in) and compare.
 
     Exit 0 when the findings are the same, 1 when they differ (what changed is listed: inputs,
     policies, tools; findings new and gone), 2 when the report cannot be used.
     """
     record, findings = _recorded(report_path)
-    done = run_spec(_spec(record["command"]), jobs=jobs, record=True)
+    done = run_spec(_spec(record["command"], store), jobs=jobs, record=True)
     stream = io.StringIO()
     write_json(done.report, stream)
     now = orjson.loads(stream.getvalue())

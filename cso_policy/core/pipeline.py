@@ -170,7 +170,8 @@ class Catalogue:
         return [(impl.plugin_name, impl.function, tuple(impl.argnames)) for impl in reversed(impls)]
 
     def suffixes(self) -> tuple[str, ...]:
-        return tuple(s for source in self.sources.values() for s in source.suffixes)
+        """Every suffix a source reads, sorted (for messages and folder expansion)."""
+        return tuple(sorted({s for source in self.sources.values() for s in source.suffixes}))
 
 
 def _functions(pm: PluginManager, hook_name: str):

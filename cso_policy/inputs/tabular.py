@@ -7,8 +7,10 @@ converted to what the record field holds, by the field's type in the record clas
 (with ``decimal = ","`` for a decimal comma), true/false, dates and timestamps (ISO 8601, or
 ``date_format`` / ``timestamp_format`` in ``strptime`` notation; a timestamp without a UTC
 offset is in ``timezone``), lists of timestamps (one cell, split on ``list_separator``) and
-lists of tables (one cell of JSON). An empty cell is a missing field. A cell that cannot be
-converted makes its row an ``input.invalid_record`` naming the column and the field.
+lists of tables (one cell of JSON). Typed cells (a database's dates and timestamps, a Parquet
+file's numbers) are taken as they are, without a round trip through text. An empty cell is a
+missing field (null, where the field may be null). A cell that cannot be converted makes its
+row an ``input.invalid_record`` naming the column and the field.
 
 The sources share :class:`TableOptions` and :class:`RowMapper`; the core gives the options the
 record kinds of the run (:meth:`TableOptions.bind`) before the source reads.
@@ -17,6 +19,7 @@ record kinds of the run (:meth:`TableOptions.bind`) before the source reads.
 from __future__ import annotations
 
 import decimal
+import functools
 import typing
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -94,13 +97,18 @@ class TableOptions:
 
 
 class RowMapper:
-    """Turns one row (column -> cell) into a record dict for *options* (bound to the kinds)."""
+    """Turns one row (column -> cell) into a record dict for *options* (bound to the kinds). The
+    conversion of each field is worked out once, from its type, when the mapper is made."""
 
     def __init__(self, options: TableOptions):
         self.options = options
         self.zone = ZoneInfo(options.timezone) if options.timezone else None
-        self.plan = [(name, options.columns.get(name, name), kind) for name, kind in options.fields.items()
-                     if name not in options.set and name != "kind"]
+        self.plan = [(name, options.columns.get(name, name), self.converter(kind), _nullable(kind))
+                     for name, kind in options.fields.items() if name not in options.set and name != "kind"]
+
+    def columns(self) -> list[str]:
+        """The columns the rows are read from, in field order."""
+        return list(dict.fromkeys(column for _, column, _, _ in self.plan))
 
     def missing_columns(self, columns) -> list[str]:
         """Columns the column map names that the table does not have."""
@@ -108,74 +116,88 @@ class RowMapper:
         return [column for column in self.options.columns.values() if column not in present]
 
     def record(self, row: Mapping) -> dict:
-        """The record dict of *row*; raises :class:`CellError` naming the column and field."""
+        """The record dict of *row*; raises :class:`CellError` naming the column and field. An
+        empty cell is a missing field (null, where the field may be null)."""
         out: dict = {"kind": self.options.kind, **self.options.set}
-        for name, column, kind in self.plan:
+        for name, column, convert, nullable in self.plan:
             value = row.get(column, MISSING)
             if value is MISSING or value is None or value == "":
+                if nullable and value is not MISSING:
+                    out[name] = None
                 continue
             try:
-                out[name] = self.cell(value, kind)
+                out[name] = convert(value)
             except CellError as exc:
                 raise CellError(f"column {column!r} ($.{name}): {exc}") from None
         return out
 
     def cell(self, value, kind):
         """*value* as a field of type *kind* holds it in a decoded record."""
+        return self.converter(kind)(value)
+
+    def converter(self, kind):
+        """The function converting a cell to what a field of type *kind* holds."""
         origin = typing.get_origin(kind)
         if origin is typing.Union or origin is UnionType:
             inner = [k for k in typing.get_args(kind) if k is not type(None)]
-            return self.cell(value, inner[0]) if len(inner) == 1 else value
+            return self.converter(inner[0]) if len(inner) == 1 else _same
         if kind is Positive or kind is float:
-            return self.number(value)
+            return self.number
         if kind is int:
-            number = self.number(value)
-            if number != int(number):
-                raise CellError(f"expected a whole number, got {value!r}")
-            return int(number)
+            return self.whole
         if kind is bool:
-            return self.boolean(value)
+            return self.boolean
         if kind is str:
-            return value if isinstance(value, str) else _text(value)
+            return _string
         if kind is date:
-            return self.day(value)
+            return self.day
         if kind is datetime:
-            return self.moment(value)
-        if origin is Literal:
-            return value
+            return self.moment
         if origin is list:
             (item,) = typing.get_args(kind) or (Any,)
-            if item is datetime and isinstance(value, str):
-                return [self.moment(part.strip()) for part in value.split(self.options.list_separator) if part.strip()]
-            if isinstance(value, str):
-                try:
-                    value = orjson.loads(value)
-                except orjson.JSONDecodeError:
-                    raise CellError(f"expected a JSON list, got {_short(value)}") from None
-            if isinstance(value, (list, tuple)) and item is datetime:
-                return [self.moment(v) for v in value]
-            return list(value) if isinstance(value, tuple) else value
-        if isinstance(value, str) and attrs.has(kind):
-            try:
-                return orjson.loads(value)
-            except orjson.JSONDecodeError:
-                raise CellError(f"expected a JSON object, got {_short(value)}") from None
-        return value
+            return functools.partial(self.many, item)
+        if attrs.has(kind):
+            return _json_object
+        return _same
 
-    def number(self, value) -> float:
+    def many(self, item, value) -> list:
+        if item is datetime and isinstance(value, str):
+            return [self.moment(part.strip()) for part in value.split(self.options.list_separator) if part.strip()]
+        if isinstance(value, str):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise CellError(f"expected a JSON list, got {_short(value)}") from None
+        if isinstance(value, (list, tuple)) and item is datetime:
+            return [self.moment(v) for v in value]
+        return list(value) if isinstance(value, tuple) else value
+
+    def number(self, value) -> float | int:
         if isinstance(value, bool):
             raise CellError(f"expected a number, got {value!r}")
-        if isinstance(value, (int, float, decimal.Decimal)):
+        if isinstance(value, (int, float)):
+            return value
+        if isinstance(value, decimal.Decimal):
             return float(value)
         if isinstance(value, str):
             text = value.strip().replace("\u00a0", "").replace(" ", "")
             if self.options.decimal == ",":
                 text = text.replace(".", "").replace(",", ".")
             try:
+                return int(text)
+            except ValueError:
+                pass
+            try:
                 return float(text)
             except ValueError:
                 pass
         raise CellError(f"expected a number, got {_short(value)}")
+
+    def whole(self, value) -> int:
+        number = self.number(value)
+        if number != int(number):
+            raise CellError(f"expected a whole number, got {value!r}")
+        return int(number)
 
     @staticmethod
     def boolean(value) -> bool:
@@ -191,19 +213,21 @@ class RowMapper:
                 return False
         raise CellError(f"expected true or false, got {_short(value)}")
 
-    def day(self, value) -> str:
+    def day(self, value):
+        """A typed date as it is; text as ISO 8601 or ``date_format``."""
         if isinstance(value, datetime):
             raise CellError(f"expected a date, got a timestamp {value.isoformat()}")
         if isinstance(value, date):
-            return value.isoformat()
+            return value
         if isinstance(value, str) and self.options.date_format:
             try:
-                return datetime.strptime(value.strip(), self.options.date_format).date().isoformat()
+                return datetime.strptime(value.strip(), self.options.date_format).date()
             except ValueError:
                 raise CellError(f"expected a date as {self.options.date_format}, got {_short(value)}") from None
         return value.strip() if isinstance(value, str) else value
 
-    def moment(self, value) -> str:
+    def moment(self, value) -> datetime:
+        """A typed timestamp as it is (in ``timezone`` when it has no offset); text parsed."""
         if isinstance(value, str):
             text = value.strip()
             try:
@@ -219,8 +243,30 @@ class RowMapper:
                 if self.zone is None:
                     raise CellError(f"timestamp {value.isoformat()} has no UTC offset: set the table's timezone")
                 value = value.replace(tzinfo=self.zone)
-            return value.isoformat()
+            return value
         raise CellError(f"expected a timestamp, got {_short(value)}")
+
+
+def _nullable(kind) -> bool:
+    origin = typing.get_origin(kind)
+    return (origin is typing.Union or origin is UnionType) and type(None) in typing.get_args(kind)
+
+
+def _same(value):
+    return value
+
+
+def _string(value) -> str:
+    return value if isinstance(value, str) else _text(value)
+
+
+def _json_object(value):
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise CellError(f"expected a JSON object, got {_short(value)}") from None
+    return value
 
 
 def _text(value) -> str:

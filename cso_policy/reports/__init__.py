@@ -27,7 +27,8 @@ class Report:
     ``findings`` may be many (half a million in a first audit of a customer's history): it is
     an iterable read back from disk as it is iterated, with ``len()``; a format writes as it
     iterates instead of building the whole document first. ``run`` is what the run read and with
-    what (see ``cso-policy verify``), when the command asked for it."""
+    what (see ``cso-policy verify``), when the command asked for it; ``history`` the runs of the
+    workspace kept in a history store (``--store``), oldest first, this one last."""
 
     findings: Iterable[Finding]
     rules: list[Rule]
@@ -38,6 +39,7 @@ class Report:
     as_of: datetime | None = None
     sections: dict = field(factory=dict)  # extra summary sections from rules (Audit.summary)
     run: dict | None = None  # the run's reproducible record (the json report's ``run``)
+    history: list[dict] | None = None  # the workspace's runs kept in a history store, this one last
 
     def counts(self) -> FindingCounts:
         """The findings counted (as they passed, for an audit's own findings)."""

@@ -69,6 +69,23 @@ def _sla_chart(report: Report) -> str:
     return _bar_chart("SLA attainment: % of measured tickets that met every target", rows, "%", below) if rows else ""
 
 
+def _history(report: Report) -> str:
+    """The workspace's runs kept in a history store: findings and money per run, over time."""
+    runs = report.history or []
+    if not runs:
+        return ""
+    rows = "".join(
+        f"<tr><td class=num>{_e(r['id'])}</td><td>{_e(r['ran_at'])}</td><td>{_e(r['ran_by'])}</td>"
+        f"<td>{_e(r['as_of'])}</td><td class=num>{_e(r['findings'])}</td><td class=num>{_e(r['waived'])}</td>"
+        f"<td>{_e(', '.join(f'{c} {a:,.2f}' for c, a in r['amounts'].items()) or '-')}</td></tr>"
+        for r in runs)
+    chart = _bar_chart("Findings per run", [(f"run {r['id']}", float(r["findings"]), None) for r in runs], "findings",
+                       alarm=lambda value, cap: False)
+    return (f"<h2>History</h2>{chart}<table id=history><thead><tr><th>run</th><th>ran at</th><th>by</th>"
+            f"<th>as of</th><th>findings</th><th>waived</th><th>money</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def write_html(report: Report, stream: TextIO) -> None:
     s = report.summary()
     cards = [("findings", s["findings"]), *s["by_level"].items(), ("waived", s["waived"]), ("records", s["records"]),
@@ -97,6 +114,7 @@ def write_html(report: Report, stream: TextIO) -> None:
 {_hours_charts(report) or '<p class="muted">no work recorded</p>'}
 <h2>SLA attainment</h2>
 {_sla_chart(report) or '<p class="muted">no tickets measured</p>'}
+{_history(report)}
 <h2>Findings</h2>
 <table id="findings"><thead><tr><th>level</th><th>rule</th><th>contract</th><th>lob</th><th>record</th><th>source</th>
 <th>clause</th><th>impact</th><th>message</th></tr></thead><tbody>"""
