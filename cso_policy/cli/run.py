@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -173,6 +174,7 @@ def _workspace_key(workspace, contract_paths) -> str:
 def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, record: bool = False,
              keep: bool = False) -> Run:
     """The audit of *spec* (see :func:`run`); with *keep*, kept in the history store ``spec.store``."""
+    started = time.perf_counter()
     setup = set_up(spec)
     cat = setup.catalogue
     show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
@@ -184,6 +186,7 @@ def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, rec
         cluster=(scheduler, functools.partial(prepare_run, spec)) if scheduler is not None else None,
     )
     report = make_report(cat, result, views, spec.as_of)
+    report.elapsed = time.perf_counter() - started
     if record:
         report.run = run_record(spec, setup, views, result.audit.summary.get("inputs", []))
     if keep:

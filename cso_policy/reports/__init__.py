@@ -40,6 +40,7 @@ class Report:
     sections: dict = field(factory=dict)  # extra summary sections from rules (Audit.summary)
     run: dict | None = None  # the run's reproducible record (the json report's ``run``)
     history: list[dict] | None = None  # the workspace's runs kept in a history store, this one last
+    elapsed: float | None = None  # seconds the audit took (for JUnit's time), when measured
 
     def counts(self) -> FindingCounts:
         """The findings counted (as they passed, for an audit's own findings)."""
