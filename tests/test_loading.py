@@ -369,7 +369,7 @@ def test_expansion_scope_of_an_unknown_package():
         (invoice("i1", "additional_service", ref="d9"), "ref 'd9' names no delivery of contract C-1"),
         (invoice("i1", "surcharge", ref="e1"), "ref 'e1' names no delivery of contract C-1"),
         (invoice("i1", "expense", ref="d1"), "ref 'd1' names no expense of contract C-1"),
-        (invoice("i1", "expense"), "a expense line needs a ref to the expense it bills"),
+        (invoice("i1", "expense"), "an expense line needs a ref to the expense it bills"),
     ],
 )
 def test_invoice_line_whose_ref_names_nothing(line, message):

@@ -130,3 +130,54 @@ def test_hook_skips_files_it_does_not_match(repos):
     result = try_repo(repos, "cso-policy.toml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(no files to check)Skipped" in result.stdout
+
+
+README = REPO / "README.md"
+WAIVERS = """\
+[[waiver]]
+rule = "entitlement.frequency"
+contract = "NW-2026"
+record = "d-0066"
+reason = "second account plan agreed with the customer"
+approved_by = "finance@northwind.example"
+expires = 2026-12-31
+"""
+
+
+def _readme_snippet() -> str:
+    """The README's .pre-commit-config.yaml, as printed."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("As a pre-commit hook")
+    block = text[text.index("```yaml\n", start) + len("```yaml\n"):]
+    return block[:block.index("```")]
+
+
+def test_the_readme_snippet_works_as_printed(repos, tmp_path):
+    """Pasted into a new repository with only the repository location and revision replaced:
+    a contract, the workspace file and a waivers file pass; a bad contract fails, named."""
+    hook_repo, _, env = repos
+    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hook_repo, env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    snippet = _readme_snippet()
+    assert snippet.startswith("repos:\n")
+    config = snippet.replace("https://github.com/your-org/cso-policy", str(hook_repo)).replace("v0.1.0", rev)
+    assert config != snippet and config.count(rev) == 1
+    work = tmp_path / "contracts"
+    work.mkdir()
+    _git(work, env, "init", "-q")
+    (work / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    (work / "northwind.toml").write_text(GOOD, encoding="utf-8")
+    (work / "cso-policy.toml").write_text('contracts = ["*.toml"]\nwaivers = "waivers.toml"\n', encoding="utf-8")
+    (work / "waivers.toml").write_text(WAIVERS, encoding="utf-8")
+    _git(work, env, "add", "-A")
+    run = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
+    passed = subprocess.run(run, cwd=work, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "cso-policy lint" in passed.stdout and "Passed" in passed.stdout
+    (work / "bad.toml").write_text(BAD, encoding="utf-8")
+    (work / "waivers.toml").write_text(WAIVERS.replace("expires = 2026-12-31", "expires = someday"), encoding="utf-8")
+    _git(work, env, "add", "-A")
+    failed = subprocess.run(run, cwd=work, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "bad.toml:12:1: contract.unknown_tier unknown tier 'Premeir'" in failed.stdout
+    assert "waivers.toml" in failed.stdout and "expires" in failed.stdout

@@ -11,6 +11,7 @@ import click
 from .. import exitcodes
 from ..core.explain import explain, matching
 from ..core.pipeline import SMALL_INPUT_MB
+from ..reports.text import write_summary
 from ..history import DEFAULT_URL as DEFAULT_STORE
 from . import handle_errors, write_all, write_to
 from .run import inputs_options, run
@@ -56,8 +57,9 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, store, explai
         files = [(output_dir / cat.formats[name].file_name, functools.partial(cat.formats[name].write, report))
                  for name in formats]
         write_all(files, what=f"{', '.join(formats)} report")
-        for path, _ in files:
-            click.echo(f"wrote {path}", err=True)
+        # the files are the report: say where they went, and what they say in short
+        click.echo("wrote " + ", ".join(str(path) for path, _ in files))
+        write_summary(report, sys.stdout)
     else:
         write_to(output, functools.partial(cat.formats[formats[0]].write, report), what=f"{formats[0]} report")
     sys.exit(exitcodes.for_findings(report.findings, fail_on))

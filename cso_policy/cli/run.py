@@ -37,6 +37,8 @@ def inputs_options(fn):
         click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="Waivers file (default: the workspace's)."),
         click.option("--baseline", "baseline_path", type=click.Path(path_type=Path), help="Show only findings new since this json report."),
         click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
+        click.option("--progress/--no-progress", "progress", default=None,
+                     help="Show a progress bar on stderr (default: on a terminal, not in CI, not with --quiet)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -131,7 +133,7 @@ def prepare_run(spec: AuditSpec) -> RunSetup:
 
 
 def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ignore, waivers_path, baseline_path, quiet,
-        jobs=1, scheduler=None, record=False, store=None) -> Run:
+        progress=None, jobs=1, scheduler=None, record=False, store=None) -> Run:
     """Load inputs, audit (in *jobs* processes, or on the Dask cluster at *scheduler*), apply
     waivers and baseline; with *record*, the report carries the run's reproducible record; with
     *store* (a URL), the run is kept in that history store (``--baseline last``: compared with
@@ -157,7 +159,9 @@ def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ig
         select=tuple(select), ignore=tuple(ignore), waivers_path=waivers_path, baseline_path=baseline_path,
         plugins=plugin_specs(), cwd=os.getcwd(), store=store, baseline_run=baseline_run,
     )
-    return run_spec(spec, quiet=quiet, jobs=jobs, scheduler=scheduler, record=record or store is not None,
+    if progress is None:
+        progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
+    return run_spec(spec, progress=progress, jobs=jobs, scheduler=scheduler, record=record or store is not None,
                     keep=store is not None)
 
 
@@ -171,20 +175,22 @@ def _workspace_key(workspace, contract_paths) -> str:
     return workspace_key(workspace, [c.id for c in contracts])
 
 
-def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, record: bool = False,
+def run_spec(spec: AuditSpec, *, progress: bool = False, jobs=1, scheduler=None, record: bool = False,
              keep: bool = False) -> Run:
     """The audit of *spec* (see :func:`run`); with *keep*, kept in the history store ``spec.store``."""
     started = time.perf_counter()
     setup = set_up(spec)
     cat = setup.catalogue
-    show_progress = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
+    bar = ProgressBar() if progress else None
     result, views = audit(
         cat, setup.contracts, setup.inputs, base=setup.record_base, rules=setup.rules, as_of=spec.as_of,
         policy_roots=setup.policy_roots, plugin_options=setup.options,
-        wrap_streams=progress_streams if show_progress and jobs == 1 and scheduler is None else None,
+        progress=bar,
         waivers=setup.waivers, baseline=setup.baseline, jobs=jobs,
         cluster=(scheduler, functools.partial(prepare_run, spec)) if scheduler is not None else None,
     )
+    if bar is not None:
+        bar.close()
     report = make_report(cat, result, views, spec.as_of)
     report.elapsed = time.perf_counter() - started
     if record:
@@ -202,17 +208,27 @@ def run_spec(spec: AuditSpec, *, quiet: bool = True, jobs=1, scheduler=None, rec
     return Run(report, cat, views, context)
 
 
-def progress_streams(streams: list) -> list:
-    """Count files and records on stderr while they stream (a terminal only)."""
-    count = [0]
-    total = len(streams)
+class ProgressBar:
+    """A progress bar on stderr (tqdm): the bytes of the record files read, with the percentage,
+    rate and time left when their size is known, and the records read."""
 
-    def wrap(index, stream):
-        for item in stream:
-            count[0] += 1
-            if count[0] % 20000 == 0:
-                click.echo(f"\rauditing: file {index}/{total}, {count[0]:,} records", err=True, nl=False)
-            yield item
-        click.echo(f"\rauditing: file {index}/{total}, {count[0]:,} records", err=True, nl=index == total)
+    def __init__(self):
+        self.bar = None
+        self.records = 0
 
-    return [wrap(i, s) for i, s in enumerate(streams, start=1)]
+    def start(self, total_bytes: int | None) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total_bytes or None, unit="B", unit_scale=True, unit_divisor=1024, desc="reading records",
+                        file=sys.stderr, dynamic_ncols=True, mininterval=0.25, leave=True)
+
+    def __call__(self, nbytes: int, records: int) -> None:
+        if self.bar is None:
+            self.start(None)
+        self.records += records
+        self.bar.set_postfix_str(f"{self.records:,} records", refresh=False)
+        self.bar.update(nbytes)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -135,15 +135,25 @@ class Impact:
 
     def text(self, *, fixed: bool = False) -> str:
         """For a person: ``5.5 h, USD 1,320.00`` (``5.50 h`` when *fixed*, for aligned reports)
-        or ``+PT15M`` (over target); empty when there is no impact."""
+        or ``7 h 30 min over`` (over a target); empty when there is no impact."""
         parts = []
         if self.hours is not None:
             parts.append(f"{self.hours:,.2f} h" if fixed else f"{self.hours:g} h")
         if self.amount is not None:
             parts.append(f"{self.currency} {self.amount:,.2f}")
         if self.duration_seconds is not None:
-            parts.append(f"+{iso_duration(self.duration_seconds)}")
+            parts.append(f"{duration_text(self.duration_seconds)} over")
         return ", ".join(parts)
+
+
+def duration_text(seconds: float) -> str:
+    """``4530`` -> ``1 h 15 min 30 s``, for a person; hours are not folded into days, to read
+    against targets given in hours."""
+    whole = int(round(abs(seconds)))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{v} {unit}" for v, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if v]
+    return ("-" if seconds < 0 else "") + (" ".join(parts) or "0 s")
 
 
 def iso_duration(seconds: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -252,7 +253,6 @@ def default_jobs(inputs: list[Input]) -> int:
     """One process per core when the record files are large, else one; one where processes
     cannot be forked."""
     import multiprocessing
-    import os
 
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
@@ -282,6 +282,7 @@ def audit(
     baseline: set[str] | None = None,
     jobs: int | None = 1,
     cluster: tuple[str, Callable[[], RunSetup]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[AuditResult, dict[str, ContractView]]:
     """Audit *inputs* against *contracts*; *wrap_streams* (list of streams -> list of streams)
     may watch or filter what each input delivers (decoded records; one process). *waivers* (``(waiver, where)`` pairs) mark the
@@ -289,7 +290,7 @@ def audit(
     above 1 shares the contracts out to that many processes (see :mod:`cso_policy.core.shares`);
     None: :func:`default_jobs`. *cluster* is ``(scheduler address, prepare)``: the audit runs on
     that Dask cluster, whose workers call ``prepare()`` to set up the same run (see
-    :mod:`cso_policy.core.cluster`)."""
+    :mod:`cso_policy.core.cluster`). *progress* is told ``(bytes, records)`` as they are read."""
     views = build_contracts(contracts, cat.registry(policy_roots))
     # what watches the streams reads decoded records
     sources = record_inputs(cat, inputs, base, plugin_options, decoded=wrap_streams is not None)
@@ -299,6 +300,9 @@ def audit(
         jobs = 1
         wrapped = wrap_streams([_lazy(i.read) for i in sources])
         sources = [evolve(i, read=functools.partial(iter, stream)) for i, stream in zip(sources, wrapped)]
+    start = getattr(progress, "start", None)
+    if start is not None:  # the size of what is to be read, when it is files
+        start(sum(os.path.getsize(i.path) for i in sources if i.path is not None and os.path.isfile(i.path)) or None)
     rules = rules if rules is not None else cat.rules
     run = RunSetup(cat=cat, views=views, rules=rules, as_of=as_of, options=plugin_options, waivers=waivers,
                    baseline=baseline)
@@ -309,9 +313,10 @@ def audit(
     if jobs > 1:
         from .shares import audit_in_shares
 
-        return audit_in_shares(run, sources, jobs), views
+        return audit_in_shares(run, sources, jobs, progress), views
     waiver_set = run.waiver_set()
-    evaluator = run_audit(views, rules, cat.kinds, Ingest(sources, cat.kinds.day), as_of, options=plugin_options,
+    evaluator = run_audit(views, rules, cat.kinds, Ingest(sources, cat.kinds.day, progress=progress), as_of,
+                          options=plugin_options,
                           adjust=cat.adjusters(), keep=run.keep(waiver_set), problems=cat.pm.problems)
     sections, failed = cat.report_sections(evaluator.audit)
     evaluator.audit.summary.update(sections)

@@ -226,8 +226,9 @@ def _share_process(run, inputs: list[Input], folder: str, conn, out) -> None:
     out.send(("done", result))
 
 
-def audit_in_shares(run, inputs: list[Input], jobs: int) -> AuditResult:
-    """Audit in *jobs* processes forked from this one, routing the records here."""
+def audit_in_shares(run, inputs: list[Input], jobs: int, progress=None) -> AuditResult:
+    """Audit in *jobs* processes forked from this one, routing the records here; *progress* is
+    told (bytes, records) as they are routed."""
     from ..errors import CsoPolicyError
 
     context = multiprocessing.get_context("fork")
@@ -250,7 +251,7 @@ def audit_in_shares(run, inputs: list[Input], jobs: int) -> AuditResult:
         for number, item in enumerate(inputs):
             try:
                 if item.lines and item.path is not None:
-                    _route_lines(item.path, number, shares, senders)
+                    _route_lines(item.path, number, shares, senders, progress)
                 else:
                     _route_records(item, number, shares, senders)
             except _Failed as failed:
@@ -289,7 +290,7 @@ class _Failed(Exception):
         self.error, self.delivered = error, delivered
 
 
-def _route_lines(path: str, number: int, shares: Shares, senders) -> int:
+def _route_lines(path: str, number: int, shares: Shares, senders, progress=None) -> int:
     """Send each raw line of a JSON Lines file to its share, byte for byte, in batches: the
     lines joined (one bytes object), their line numbers and where each ends (arrays). Nothing
     is decoded here."""
@@ -325,10 +326,14 @@ def _route_lines(path: str, number: int, shares: Shares, senders) -> int:
             delivered += 1
             if len(batch) >= BATCH:
                 senders[share].send(("raw", number, (b"".join(batch), numbers[share], ends[share])))
+                if progress is not None:
+                    progress(sizes[share], len(batch))
                 batches[share], numbers[share], ends[share], sizes[share] = [], array("q"), array("q"), 0
     for share, batch in enumerate(batches):
         if batch:
             senders[share].send(("raw", number, (b"".join(batch), numbers[share], ends[share])))
+            if progress is not None:
+                progress(sizes[share], len(batch))
     return delivered
 
 

@@ -46,6 +46,7 @@ IN_MEMORY = 100_000
 as undecoded lines count half each: they are that much smaller)."""
 
 _CHUNK = 4096  # items pickled together in a spill file
+PROGRESS_EVERY = 4096  # records between two progress reports
 
 DUPLICATE = "duplicate"
 CONFLICTING = "conflicting"
@@ -176,6 +177,7 @@ class Ingest:
     limit: int = IN_MEMORY
     counts: dict[str, InputCount] = field(factory=dict)  # where -> its accounting
     failures: list[SourceFailure] = field(factory=list)
+    progress: Callable[[int, int], None] | None = None  # told (bytes, records) read, now and then
     _counts: list[InputCount] = field(factory=list, init=False)  # by input number
 
     def records(self) -> Iterator[tuple[str, int, object, InputCount]]:
@@ -227,6 +229,7 @@ class Ingest:
         add_file, add_line, add = read_file.append, read_line.append, ordered.add
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         seq = 0
+        progress, read_bytes = self.progress, 0
         for item in self.inputs:
             count = self.counts.setdefault(item.where, InputCount(item.source, item.where))
             counts.append(count)
@@ -261,6 +264,11 @@ class Ingest:
                     add_line(line or 0)
                     add(key, (file, line, kept, number, seq), weight)
                     seq += 1
+                    if type(kept) is bytes:
+                        read_bytes += len(kept)
+                    if progress is not None and not seq % PROGRESS_EVERY:
+                        progress(read_bytes, PROGRESS_EVERY)
+                        read_bytes = 0
             except CsoPolicyError:
                 raise  # the source's options or file are unusable: exit 2 with its one line
             except Exception as exc:  # a source's bug or a broken connection: this input only
@@ -271,6 +279,8 @@ class Ingest:
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()
+        if progress is not None:
+            progress(read_bytes, seq % PROGRESS_EVERY)
         self._counts = counts
         files = list(file_ids)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import TextIO
 
 from ..core.model import Finding
@@ -14,20 +16,70 @@ def _impact_text(f: Finding) -> str:
     return f" [{text}]" if text else ""
 
 
+SHOWN_PLACES = 3  # places named on a folded line of repeated findings
+
+
+def plain(message: str, source: str | None) -> str:
+    """A message for a person: without the place the line already names, and with field paths
+    in words (``$.severity`` -> ``field severity``)."""
+    if source and message.startswith(source + " "):
+        message = message[len(source) + 1:]
+    message = _ROOT.sub("", message)
+    return _FIELD.sub(lambda m: f"field {m.group(1)}:", message)
+
+
+_ROOT = re.compile(r"^\$: ")
+_FIELD = re.compile(r"\$\.([A-Za-z_][\w.\[\]]*):")
+
+
+def _folded(findings) -> Iterator[tuple[object, list[str], list[str], int]]:
+    """Findings in order, each run of the same problem of one contract (rule, level, message,
+    impact, waiver) as one: the first finding, the places and records of the first few, how many."""
+    first, places, records, count, key = None, [], [], 0, None
+    for f in findings:
+        this = (f.contract, f.rule, f.level, plain(f.message, f.source), f.impact, (f.waiver or {}).get("reason"))
+        if first is not None and this == key:
+            count += 1
+            if len(places) < SHOWN_PLACES:
+                places.append(f.source or "-")
+                records.append(f.record or "-")
+            continue
+        if first is not None:
+            yield first, places, records, count
+        first, places, records, count, key = f, [f.source or "-"], [f.record or "-"], 1, this
+    if first is not None:
+        yield first, places, records, count
+
+
+def _some(items: list[str], count: int) -> str:
+    return ", ".join(items) + (f" and {count - len(items)} more" if count > len(items) else "")
+
+
 def write_text(report: Report, stream: TextIO) -> None:
-    """Grouped by contract, one line per finding, then totals."""
+    """Grouped by contract, one line per finding (repeats of one problem without a record on one
+    line with a count), then totals."""
     current = object()
-    for f in report.findings:
+    started = False
+    for f, places, records, count in _folded(report.findings):
         if f.contract != current:
             current = f.contract
-            stream.write(f"\n{f.contract or '(no contract)'}\n")
-        where = f.source or "-"
+            stream.write(f"{chr(10) if started else ''}{f.contract or '(no contract)'}\n")
+            started = True
         level = f"{f.level} (waived: {f.waiver['reason']})" if f.waived else str(f.level)
-        stream.write(f"  {where}: {level}: {f.rule} [{f.clause}] {f.record or '-'}: {f.message}{_impact_text(f)}\n")
+        times = f" ({count} times{', each' if f.impact is not None else ''})" if count > 1 else ""
+        stream.write(f"  {_some(places, count)}: {level}: {f.rule} [{f.clause}] {_some(records, count)}: "
+                     f"{plain(f.message, f.source)}{_impact_text(f)}{times}\n")
+    if started:
+        stream.write("\n")
+    write_summary(report, stream)
+
+
+def write_summary(report: Report, stream: TextIO) -> None:
+    """The totals: findings by level, then per rule with hours and money, waived, SLA attainment."""
     summary = report.summary()
     levels = ", ".join(f"{n} {level}" for level, n in summary["by_level"].items())
     stream.write(
-        f"\n{summary['findings']} finding(s) ({levels}) in {summary['records']} record(s) "
+        f"{summary['findings']} finding(s) ({levels}) in {summary['records']} record(s) "
         f"over {summary['contracts']} contract(s)\n"
     )
     for rule_id, entry in summary["by_rule"].items():

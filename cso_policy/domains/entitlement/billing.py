@@ -685,7 +685,8 @@ def unknown_refs(view: ContractView):
         if wanted is None:
             continue
         if line.ref is None:
-            yield Violation(record=line, message=f"a {line.item} line needs a ref to the {wanted} it bills")
+            article = "an" if line.item[:1] in "aeiou" else "a"
+            yield Violation(record=line, message=f"{article} {line.item} line needs a ref to the {wanted} it bills")
             continue
         known = ledger.expense_currency if wanted == "expense" else ledger.delivery_status
         if line.ref not in known:

@@ -16,7 +16,7 @@ from attrs import evolve, field, frozen
 
 from .business_days import BusinessCalendar
 from .records import SeverityChange, Ticket
-from .terms import _NO_TARGETS, CLOCKS, RESTART, SECONDS_PER_HOUR, SeverityTargets, SlaTerms, Target, TierTargets
+from .terms import _NO_TARGETS, CLOCKS, RESTART, SeverityTargets, SlaTerms, Target, TierTargets
 
 # ------------------------------------------------------------ ticket timeline
 
@@ -371,12 +371,3 @@ def _event_paths(t: Ticket, tail: str | None) -> list[str | None]:
     if tail != _NO_TAIL:
         paths.append(tail)
     return paths
-
-
-def duration_text(seconds: float) -> str:
-    """``4530`` -> ``1 h 15 min 30 s``; hours are not folded into days, to read against targets."""
-    whole = int(round(abs(seconds)))
-    hours, rest = divmod(whole, SECONDS_PER_HOUR)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{v} {unit}" for v, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if v]
-    return ("-" if seconds < 0 else "") + (" ".join(parts) or "0 s")

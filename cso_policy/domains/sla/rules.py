@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from attrs import define, evolve, field
 
 from ...core.context import Audit, ContractView, Pool
-from ...core.model import Impact, Level, Violation
+from ...core.model import Impact, Level, Violation, duration_text
 from ...core.rule import fails, passes, rule
 from ...errors import ConfigError
 from .attainment import Attainment
 from .business_days import BusinessCalendar, business_calendar
-from .clocks import BREACHED, MET, Breach, TicketSla, duration_text, final_severity, measure, timeline_problems
+from .clocks import BREACHED, MET, Breach, TicketSla, final_severity, measure, timeline_problems
 from .records import Ticket
 from .terms import CLOCK_NAMES, MODULE, SlaTerms, sla_terms
 
