@@ -145,9 +145,9 @@ def main(ctx, plugins):
 
 
 def _add_commands() -> None:
-    from . import audit, entitlements, explain, history, lint, plugins, policies, rules, test, verify
+    from . import audit, entitlements, explain, history, lint, plugins, policies, rules, schema, test, verify
 
-    for module in (audit, verify, history, explain, rules, entitlements, policies, lint, plugins, test):
+    for module in (audit, verify, history, explain, rules, entitlements, policies, lint, plugins, schema, test):
         main.add_command(module.command)
 
 
