@@ -246,7 +246,7 @@ def test_csv_round_trips_one_row_per_finding_with_the_json_impact(runner, ws):
     by_rule = {r["rule"]: r for r in rows}
     # 7 h over x USD 240 = USD 1,680 on both hours findings; the late response has only a duration (24 h = 86400 s)
     assert [(by_rule[r]["hours"], by_rule[r]["amount"], by_rule[r]["currency"])
-            for r in ("billing.overage_unbilled", "entitlement.quarterly_hours")] == [("7.0", "1680.0", "USD")] * 2
+            for r in ("billing.overage_unbilled", "entitlement.quarterly_hours")] == [("7.0", "1680.00", "USD")] * 2
     assert (by_rule["sla.response"]["hours"], by_rule["sla.response"]["duration_seconds"]) == ("", "86400.0")
     assert by_rule["entitlement.quarterly_hours"]["waiver_reason"] == REASON
 
@@ -268,7 +268,7 @@ def test_markdown_has_the_summary_and_the_findings_table(runner, ws):
         ["warning (waived)", "entitlement.quarterly_hours", "C-1", "a", "w2", f"{SOURCE}:4"],
         ["error", "sla.response", "C-1", "a", "t2", f"{SOURCE}:6"],
     ]
-    assert [row[6] for row in rows] == ["7 h, USD 1,680.00", "7 h, USD 1,680.00", "+PT24H"]
+    assert [row[6] for row in rows] == ["7 h, USD 1,680.00", "7 h, USD 1,680.00", "24 h over"]
 
 
 # ---------------------------------------------------------------- HTML
@@ -324,6 +324,7 @@ class Tree(HTMLParser):
 
 
 EXTERNAL = re.compile(r"\s*(https?:)?//", re.IGNORECASE)
+NETWORK = re.compile(r"fetch|XMLHttpRequest|WebSocket|EventSource|sendBeacon|import|\.src\b|href|https?:|//", re.IGNORECASE)
 
 
 def assert_self_contained(dom: Node) -> None:
@@ -332,15 +333,23 @@ def assert_self_contained(dom: Node) -> None:
         for name in ("href", "xlink:href", "action", "srcset", "data", "poster"):
             value = node.attrs.get(name)
             assert value is None or not EXTERNAL.match(value), (node.tag, name, value)
-        assert node.tag not in ("link", "script", "iframe", "object", "embed"), node.tag
+        assert node.tag not in ("link", "iframe", "object", "embed"), node.tag
+    for script in dom.iter("script"):  # the inline filter script only: it loads nothing
+        assert not NETWORK.search(script.text()), script.text()
     for style in dom.iter("style"):
         assert "url(" not in style.text() and "@import" not in style.text()
 
 
+def findings_trs(dom: Node) -> list[Node]:
+    """The findings rows, over the contracts' groups (a table each) in the findings section."""
+    section = dom.find("section", id="findings")
+    assert section is not None
+    tables = [t for t in section.iter("table") if "findings" in t.attrs.get("class", "").split()]
+    return [tr for table in tables for tr in table.find("tbody").iter("tr")]
+
+
 def findings_rows(dom: Node) -> list[list[str]]:
-    table = dom.find("table", id="findings")
-    assert table is not None
-    return [[td.text() for td in tr.iter("td")] for tr in table.find("tbody").iter("tr")]
+    return [[td.text() for td in tr.iter("td")] for tr in findings_trs(dom)]
 
 
 def cards(dom: Node) -> dict[str, str]:
@@ -377,8 +386,7 @@ def test_html_has_the_summary_and_one_findings_row_per_finding(runner, ws):
     rows = findings_rows(dom)
     assert len(rows) == len(document["findings"]) == 3  # the waived one is listed too
     assert [(r[1], r[4], r[5]) for r in rows] == [(f["rule"], f["record"], f["source"]) for f in document["findings"]]
-    table = dom.find("table", id="findings")
-    assert [tr.attrs.get("class") for tr in table.find("tbody").iter("tr")] == ["", "waived", ""]
+    assert [tr.attrs.get("class") for tr in findings_trs(dom)] == [None, "waived", None]
     assert f"waived: {REASON} (finance@example.com, until 2026-12-31)" in rows[1][8]
 
 
@@ -441,7 +449,7 @@ def test_html_renders_in_a_headless_browser(runner, ws, tmp_path):
 def test_several_formats_in_one_run_write_one_file_each(runner, ws, tmp_path):
     result = audit(runner, "--format", "json", "--format", "html", "--format", "csv", "--output-dir", "out/")
     assert result.exit_code == 1, result.output
-    assert result.stdout == ""
+    assert result.stdout.startswith("wrote out/report.json, out/report.html, out/report.csv\n2 finding(s)")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.csv", "report.html", "report.json"]
     for fmt, ext in (("json", "json"), ("html", "html"), ("csv", "csv")):
         single = report(runner, fmt).stdout_bytes
@@ -454,14 +462,21 @@ def test_several_formats_without_output_dir_is_a_usage_error(runner, ws):
     assert result.stdout == ""
 
 
-def test_progress_counts_files_and_records_on_stderr(capsys):
-    # two files of 3 and 2 records: the last line says file 2/2 and 5 records
-    from cso_policy.cli.run import progress_streams
+def test_progress_bar_shows_bytes_percentage_and_records_when_asked(tmp_path):
+    """--progress forces the bar (tqdm, on stderr): the bytes of the files read to 100 %, and the
+    records; the report on stdout is untouched."""
+    from click.testing import CliRunner
 
-    streams = progress_streams([iter([("a", i, {}) for i in range(3)]), iter([("b", i, {}) for i in range(2)])])
-    assert sum(1 for s in streams for _ in s) == 5
-    err = capsys.readouterr().err
-    assert err.endswith("\rauditing: file 2/2, 5 records\n")
+    from cso_policy.cli import main
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "northwind"
+    args = ["audit", str(example), "--as-of", "2026-12-31T00:00:00Z", "--format", "json"]
+    shown = CliRunner().invoke(main, args + ["--progress", "--jobs", "1"])
+    assert "reading records: 100%" in shown.stderr and "698 records" in shown.stderr
+    assert shown.stdout == CliRunner().invoke(main, args + ["--jobs", "1"]).stdout
+    shared = CliRunner().invoke(main, args + ["--progress", "--jobs", "2"])
+    assert "reading records: 100%" in shared.stderr and "698 records" in shared.stderr
+    assert "reading records" not in CliRunner().invoke(main, args + ["--progress", "--quiet", "--no-progress"]).stderr
 
 
 def test_no_progress_when_not_on_a_terminal(tmp_path):
@@ -473,3 +488,65 @@ def test_no_progress_when_not_on_a_terminal(tmp_path):
     example = Path(__file__).resolve().parents[1] / "examples" / "northwind"
     result = CliRunner().invoke(main, ["audit", str(example), "--as-of", "2026-12-31T00:00:00Z", "--format", "json"])
     assert "auditing:" not in result.output and "auditing:" not in result.stderr
+
+
+# ---------------------------------------------------------------- the text report, for a person
+
+
+def test_text_report_folds_one_problem_repeated_into_one_line_naming_the_first_places(tmp_path):
+    """21 records of a contract no file defines are one line with the count, the first three
+    places and records; field paths read as words; durations as hours and minutes."""
+    from click.testing import CliRunner
+
+    from cso_policy.cli import main
+    from cso_policy.testing import Workspace
+
+    ws = Workspace(tmp_path)
+    ws.contract()
+    records = [{"kind": "work", "id": f"w{i}", "contract": "AC-2026", "date": "2026-01-05", "lob": "retail",
+                "hours": 1, "service": "general_account_consulting"} for i in range(21)]
+    records.append({"kind": "ticket", "id": "t1", "lob": "retail", "severity": "P9",
+                    "opened_at": "2026-03-02T09:00:00-05:00", "channel": "web"})
+    path = ws.records(records)
+    result = CliRunner().invoke(main, ["audit", "--contracts", str(tmp_path / "contracts"), "--records", str(path),
+                                       "--as-of", "2027-01-01T00:00:00Z"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        "AC-2026",
+        f"  {path}:1, {path}:2, {path}:3 and 18 more: error: input.unknown_reference [record format] "
+        "w0, w1, w2 and 18 more: unknown contract 'AC-2026' (21 times)",
+    ]
+    assert f"  {path}:22: error: input.invalid_record [record format] -: field severity: expected one of P1, P2, P3, " \
+           "got 'P9'" in lines
+
+
+def test_an_impact_over_a_target_reads_in_hours_and_minutes():
+    from cso_policy.core.model import Impact
+
+    assert Impact(duration_seconds=27000).text() == "7 h 30 min over"
+    assert Impact(duration_seconds=45).text() == "45 s over"
+    assert Impact(duration_seconds=27000).as_dict() == {"duration": "PT7H30M", "duration_seconds": 27000.0}  # json keeps ISO 8601
+
+
+def test_output_dir_says_where_the_files_went_and_what_they_say(tmp_path):
+    from click.testing import CliRunner
+
+    from cso_policy.cli import main
+    from cso_policy.testing import Workspace
+
+    ws = Workspace(tmp_path)
+    ws.contract()
+    path = ws.records([{"kind": "work", "id": "w1", "date": "2026-01-05", "lob": "retail", "hours": 60,
+                        "service": "general_account_consulting"},
+                       {"kind": "work", "id": "w2", "date": "2026-02-02", "lob": "retail", "hours": 60,
+                        "service": "general_account_consulting"}])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["audit", "--contracts", str(tmp_path / "contracts"), "--records", str(path),
+                                       "--as-of", "2027-01-01T00:00:00Z", "--format", "json", "--format", "csv",
+                                       "--output-dir", str(out)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:2] == [
+        f"wrote {out / 'report.json'}, {out / 'report.csv'}",
+        "2 finding(s) (1 error, 1 warning, 0 info) in 2 record(s) over 1 contract(s)"]
+    assert (out / "report.json").is_file() and (out / "report.csv").is_file()

@@ -153,7 +153,7 @@ def duration_text(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [f"{v} {unit}" for v, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if v]
-    return ("-" if seconds < 0 else "") + (" ".join(parts) or "0 s")
+    return ("-" if seconds < 0 and whole else "") + (" ".join(parts) or "0 s")
 
 
 def iso_duration(seconds: float) -> str:
@@ -221,10 +221,11 @@ class Finding:
 
     def sort_key(self) -> tuple:
         file, _, line = (self.source or "").rpartition(":")
-        line_no = int(line) if line.isdigit() else 0
+        numbered = line.isascii() and line.isdigit()  # not "²", which isdigit() also takes
+        line_no = int(line) if numbered else 0
         return (
             self.contract or "",
-            file if line.isdigit() else self.source or "",
+            file if numbered else self.source or "",
             line_no,
             self.rule,
             self.record or "",
