@@ -59,7 +59,7 @@ def test_audit_text_report(runner, ws):
     result = audit(runner, ws)
     assert result.exit_code == 1  # an error-level finding, --fail-on error by default
     out = result.stdout
-    assert "\nC-1\n" in out
+    assert out.startswith("C-1\n")  # no blank line first
     assert ("records.jsonl:2: error: billing.overage_unbilled [Section 1] w2: package p1 (premier; a): "
             "7 overage hours due for 2026-Q1, 0 on the draft invoice: 7 h unbilled [7.00 h, USD 1,680.00]") in out
     assert ("records.jsonl:2: warning: entitlement.quarterly_hours [Section 1] w2: package p1 (premier; a): "

@@ -213,7 +213,7 @@ def test_contract_check_fails_bad_file_and_passes_good_file(tree, case):
     good = write("/tree/contracts/good.toml", case.good)
     result = lint(str(good))
     assert result.exit_code == 0, result.output
-    assert result.output == ""  # a clean file prints nothing
+    assert result.output == "1 file checked, no problems\n"  # a clean run says so in one line
 
 
 def test_good_contract_from_the_spec_and_the_northwind_examples_pass(tree):
@@ -221,7 +221,7 @@ def test_good_contract_from_the_spec_and_the_northwind_examples_pass(tree):
     good = write("/tree/c/NW-2026.toml", GOOD)
     result = lint(str(good), "/tree/nw")
     assert result.exit_code == 0, result.output
-    assert result.output == ""
+    assert result.output == "4 files checked, no problems\n"  # NW-2026.toml and the 3 Northwind contracts
 
 
 def test_holidays_subdivision_must_belong_to_the_country(tree):
@@ -276,7 +276,7 @@ def test_not_recognised_only_for_files_given_explicitly(tree):
     write("/tree/c/good.toml", GOOD)
     result = lint("/tree/c")
     assert result.exit_code == 0, result.output
-    assert result.output == ""
+    assert result.output == "1 file checked, no problems\n"  # good.toml; settings.toml is skipped
     assert lint("/tree/c/cso-policy.toml").exit_code == 0
 
 
@@ -410,7 +410,8 @@ def test_inconsistent_caps_is_a_warning_naming_both_caps(policies):
     _fix_caps(policies)
     result = lint(str(policies), "--fail-on", "warning")
     assert result.exit_code == 0, result.output
-    assert result.output == ""
+    # manifest.toml, the source text it hashes (terms.txt) and the modules entitlement, sla, expansion
+    assert result.output == "5 files checked, no problems\n"
 
 
 def test_lint_policies_folder_of_the_repository(monkeypatch):
@@ -607,3 +608,23 @@ def test_sarif_of_a_clean_run_and_of_a_file_outside_the_cwd(tree):
     (result,) = log["runs"][0]["results"]
     assert result["ruleId"] == "contract.timezone"
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "file:///tree/c/bad.toml"
+
+
+def test_a_waivers_file_is_checked_as_waivers(tmp_path):
+    """The workspace's waivers file is neither a contract nor policy data: lint checks it as
+    waivers (well formed, each naming a record or a lob) instead of calling it unrecognised."""
+    from click.testing import CliRunner
+
+    from cso_policy.cli import main
+
+    waivers = tmp_path / "waivers.toml"
+    good = ('[[waiver]]\nrule = "entitlement.*"\ncontract = "NW-2026"\nrecord = "w1"\nreason = "agreed"\n'
+            'approved_by = "cfo"\nexpires = 2026-12-31\n')
+    waivers.write_text(good, encoding="utf-8")
+    result = CliRunner().invoke(main, ["lint", str(waivers)])
+    assert (result.exit_code, result.output) == (0, "1 file checked, no problems\n")
+    waivers.write_text(good.replace('record = "w1"\n', "").replace("2026-12-31", '"someday"'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["lint", str(waivers)])
+    assert result.exit_code == 1
+    assert f"{waivers}:6:1: waivers.schema $.waiver[0].expires: expected a date (YYYY-MM-DD), got 'someday'" \
+        in result.output, result.output

@@ -175,7 +175,7 @@ def test_the_readme_snippet_works_as_printed(repos, tmp_path):
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "cso-policy lint" in passed.stdout and "Passed" in passed.stdout
     (work / "bad.toml").write_text(BAD, encoding="utf-8")
-    (work / "waivers.toml").write_text(WAIVERS.replace("expires = 2026-12-31", "expires = someday"), encoding="utf-8")
+    (work / "waivers.toml").write_text(WAIVERS.replace("expires = 2026-12-31", "expires = \"someday\""), encoding="utf-8")
     _git(work, env, "add", "-A")
     failed = subprocess.run(run, cwd=work, env=env, capture_output=True, text=True, timeout=TIMEOUT)
     assert failed.returncode == 1, failed.stdout + failed.stderr

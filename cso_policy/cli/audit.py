@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .. import exitcodes
-from ..core.explain import explain, matching
+from ..core.explain import explain_target
 from ..core.pipeline import SMALL_INPUT_MB
 from ..reports.text import write_summary
 from ..history import DEFAULT_URL as DEFAULT_STORE
@@ -33,9 +33,9 @@ from .run import inputs_options, run
 @click.option("--store", "store", is_flag=False, flag_value=DEFAULT_STORE, default=None, metavar="URL",
               help=f"Keep this run in a history store (SQLite or PostgreSQL URL; without a URL: {DEFAULT_STORE}). "
                    "With it, --baseline last compares with the last run kept of this workspace.")
-@click.option("--explain", "explain_target", metavar="RULE-OR-RECORD", help="Explain the findings of a rule (glob) or record.")
+@click.option("--explain", "target", metavar="RULE-OR-RECORD", help="Explain the findings of a rule (glob) or record.")
 @handle_errors
-def command(formats, output, output_dir, fail_on, jobs, scheduler, store, explain_target, **inputs):
+def command(formats, output, output_dir, fail_on, jobs, scheduler, store, target, **inputs):
     """Audit engagement records against contracts; exit 1 on findings at or above --fail-on.
 
     WORKSPACE is a folder with a cso-policy.toml; --contracts and --records replace
@@ -50,8 +50,8 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, store, explai
     unknown = [f for f in formats if f not in cat.formats]
     if unknown:
         raise click.UsageError(f"unknown --format {unknown[0]!r} (known: {', '.join(sorted(cat.formats))})")
-    if explain_target:
-        explain(matching(report.findings, explain_target), done.context, sys.stdout)
+    if target:
+        explain_target(report.findings, done.context, target, sys.stdout)
     elif output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
         files = [(output_dir / cat.formats[name].file_name, functools.partial(cat.formats[name].write, report))

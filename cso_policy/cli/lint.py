@@ -30,7 +30,7 @@ def command(paths, policy_paths, fmt, output, fail_on):
     cat = catalogue()
     linter = cat.linter(policy_paths)
     found = linter.lint_paths(paths)
-    write_to(output, lambda stream: write_lint(found, stream, fmt, cat.lint_rules.values()))
+    write_to(output, lambda stream: write_lint(found, stream, fmt, cat.lint_rules.values(), len(linter.checked)))
     cat.pm.problems.extend(linter.problems)
     warn_plugin_problems(cat)
     threshold = {"error": Level.ERROR, "warning": Level.WARNING}.get(fail_on)

@@ -3,12 +3,14 @@ what contributed (the rule says, through its ``explain``) -> the computed amount
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
 from attrs import define
 
+from ..errors import UsageError
 from ..inputs.ingest import Ingest, Input
 from .context import ContractView
 from .convert import StructureError, record_structurer
@@ -44,10 +46,30 @@ class ExplainContext:
             except StructureError:
                 continue
 
+    def record_ids(self) -> set[str]:
+        """The ids of every record the run read (those that did not structure cleanly too)."""
+        ids = set()
+        for _, _, obj, _ in Ingest(self.inputs(), self.catalogue.kinds.day).records():
+            if type(obj) is dict and isinstance(obj.get("id"), str):
+                ids.add(obj["id"])
+        return ids
+
 
 def matching(findings: Iterable[Finding], target: str) -> list[Finding]:
     """Findings whose rule matches *target* (an id or glob) or whose record id is *target*."""
     return [f for f in findings if fnmatch.fnmatchcase(f.rule, target) or f.record == target]
+
+
+def matching_rules(rules: Iterable[Rule], target: str) -> list[Rule]:
+    """Rules whose id matches *target* (an id or glob)."""
+    return [r for r in rules if fnmatch.fnmatchcase(r.id, target)]
+
+
+def did_you_mean(target: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the closest of *choices* (case-insensitively), or ""."""
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(target.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def _terms(context: ExplainContext, view: ContractView, pool) -> list[str]:
@@ -84,3 +106,55 @@ def explain(findings: list[Finding], context: ExplainContext, stream: TextIO) ->
         if f.impact is not None and f.impact.text():
             w(f"  impact: {f.impact.text()}\n")
         w("\n")
+
+
+def explain_rules(rules: list[Rule], context: ExplainContext, stream: TextIO) -> None:
+    """Explain rules that gave no finding in this run: what each checks, its clause (quoted
+    from every policy of the run's contracts) and the terms of each contract that apply."""
+    w = stream.write
+    views = list(context.views.values())
+    for rule in rules:
+        w(f"{rule.id} ({rule.level}): {rule.title}\n")
+        if rule.description:
+            w(f"  what it checks: {' '.join(rule.description.split())}\n")
+        policies = {}
+        for view in views:
+            policies.setdefault(view.policy_ref, view.policy)
+        w(f"  clause: {rule.clause} of {', '.join(policies) or 'the terms'}\n")
+        quoted = set()
+        for policy in policies.values():
+            for ref, text in policy.clause_text(rule.clause):
+                text = ' '.join(text.split())
+                if (ref, text) not in quoted:
+                    quoted.add((ref, text))
+                    w(f"    {ref}: \"{text}\"\n")
+        if views:
+            w("  terms that apply:\n")
+        for view in views:
+            seen = _terms(context, view, None)  # the contract's own terms, then each package's
+            for pool in view.pools.values():
+                seen += [line for line in context.catalogue.explain_terms(view, pool) if line not in seen]
+            for line in seen:
+                w(f"    {line}\n")
+        w("  no finding of this rule in this run\n\n")
+
+
+def explain_target(findings: Iterable[Finding], context: ExplainContext, target: str, stream: TextIO) -> None:
+    """``explain RULE-OR-RECORD``: the findings of a rule (id or glob) or record; a rule without
+    findings from its clause and terms; a record of the run without findings said to have none.
+    A target that is neither raises :class:`~cso_policy.errors.UsageError` with a did-you-mean."""
+    found = matching(findings, target)
+    if found:
+        explain(found, context, stream)
+        return
+    rules = matching_rules(context.catalogue.rules, target)
+    if rules:
+        explain_rules(rules, context, stream)
+        return
+    records = context.record_ids()
+    if target in records:
+        stream.write(f"no finding matches {target!r}\n")
+        return
+    hint = did_you_mean(target, [r.id for r in context.catalogue.rules]) or did_you_mean(target, records)
+    raise UsageError(f"{target!r} matches no rule id (or glob) and no record id of this run{hint} "
+                     "(see `cso-policy rules`)")

@@ -1,8 +1,9 @@
 """``cso-policy lint``: contract and policy files, as a pre-commit hook.
 
-A TOML file is a contract when it has ``policy`` or ``packages``; it is policy data when it
-sits in a version folder (beside a ``manifest.toml``); ``LOCK`` files hold the content
-hashes of published versions. Folders are searched recursively. The core checks file
+A TOML file is a contract when it has ``policy`` or ``packages``; a waivers file when it has
+``[[waiver]]`` tables; it is policy data when it sits in a version folder (beside a
+``manifest.toml``); ``LOCK`` files hold the content hashes of published versions; the
+workspace file ``cso-policy.toml`` is left alone. Folders are searched recursively. The core checks file
 formats, policy versions, time zones and holiday regions; each domain checks its own
 contract fields (``cso_policy_lint_contract``) and its policy module (``PolicyModule.lint``).
 """
@@ -23,7 +24,7 @@ from ..plugins import PluginProblem
 from ..policy.lock import LOCK_NAME, content_hash, read_lock
 from ..policy.registry import CORE_MODULE, Manifest, Policy, PolicyModule, PolicyRegistry
 from ..inputs.workspace import CONFIG_NAME
-from .catalogue import LintFinding, LintProblem, LintProblems, LintRule, suggest
+from .catalogue import LintFinding, LintProblem, LintProblems, LintRule, suggest_country, suggest_subdivision, suggest_timezone
 from .files import Collector, structured
 
 WORKSPACE_FILES = (CONFIG_NAME,)  # workspace files that are not contracts
@@ -40,8 +41,10 @@ class Linter:
     contract_checks: list[tuple[str, ContractCheck]]  # (plugin, check)
     modules: Mapping[str, PolicyModule]
     problems: list[PluginProblem] = field(factory=list)
+    checked: set[str] = field(factory=set)  # the files read so far
 
     def collector(self, path: Path) -> Collector:
+        self.checked.add(str(path))
         return Collector(path, {rule_id: r.level for rule_id, r in self.rules.items()})
 
     # -------------------------------------------------------------- contracts
@@ -70,6 +73,19 @@ class Linter:
                 self.problems.append(PluginProblem(plugin, "cso_policy_lint_contract", f"{type(exc).__name__}: {exc}"))
         return col.found
 
+    def lint_waivers(self, data: dict, col: Collector) -> list[LintFinding]:
+        """A waivers file: every waiver well formed, and narrow (naming a record or a lob)."""
+        from ..domains.waivers.waivers import WaiverFile
+
+        waivers, problems = structured(data, WaiverFile, "waivers.schema", at_key=True)
+        if waivers is None:
+            col.extend(problems)
+            return col.found
+        for i, waiver in enumerate(waivers.waiver):
+            if waiver.record is None and waiver.lob is None:
+                col.add("waivers.schema", "a waiver names a record or a lob (waive narrowly)", f"$.waiver[{i}]")
+        return col.found
+
     # -------------------------------------------------------------- policy versions
 
     def lint_policy_version(self, folder: Path) -> list[LintFinding]:
@@ -89,6 +105,7 @@ class Linter:
         if not source.is_file():
             col.add("policy.source_hash", f"source file {manifest.source.file} is missing", "$.source.file")
         else:
+            self.checked.add(str(source))
             digest = hashlib.sha256(source.read_bytes()).hexdigest()
             if digest != manifest.source.sha256:
                 col.add("policy.source_hash", f"sha256 of {manifest.source.file} is {digest}, "
@@ -159,8 +176,12 @@ class Linter:
             return col.found
         if "policy" in data or "packages" in data:
             return self.lint_contract(path, data, col)
+        if "waiver" in data:  # a workspace's waivers file
+            return self.lint_waivers(data, col)
         if explicit:
             col.add("contract.not_recognised", "neither a contract (no policy/packages) nor policy data (no manifest.toml beside it)")
+        else:  # a TOML file in a folder that is not a contract is skipped, not checked
+            self.checked.discard(str(path))
         return col.found
 
 
@@ -177,16 +198,20 @@ def _term_and_place(contract: Contract) -> list[LintProblem]:
     try:
         ZoneInfo(contract.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        found.add("contract.timezone", f"{contract.timezone!r} is not an IANA time zone name (e.g. America/New_York)",
-                  "$.timezone")
+        hint = suggest_timezone(contract.timezone) or " (e.g. America/New_York)"
+        found.add("contract.timezone", f"{contract.timezone!r} is not an IANA time zone name{hint}", "$.timezone")
     if contract.holidays is not None:
         supported = holidays_lib.list_supported_countries()
         if contract.holidays not in supported:
             found.add("contract.holidays", f"holiday country {contract.holidays!r} is unknown to the holidays package"
-                      f"{suggest(contract.holidays.upper(), supported)}", "$.holidays")
+                      f"{suggest_country(contract.holidays, supported)}", "$.holidays")
         elif contract.holidays_subdiv is not None and contract.holidays_subdiv not in supported[contract.holidays]:
+            subdivisions = supported[contract.holidays]
+            listed = ", ".join(subdivisions[:12]) + ("…" if len(subdivisions) > 12 else "")
             found.add("contract.holidays", f"subdivision {contract.holidays_subdiv!r} is not one of "
-                      f"{contract.holidays}'s: {', '.join(supported[contract.holidays][:12])}…", "$.holidays_subdiv")
+                      f"{contract.holidays}'s: {listed}"
+                      f"{suggest_subdivision(contract.holidays, contract.holidays_subdiv, subdivisions)}",
+                      "$.holidays_subdiv")
     elif contract.holidays_subdiv is not None:
         found.add("contract.holidays", "holidays_subdiv is given without a holidays country", "$.holidays_subdiv")
     return found

@@ -11,8 +11,10 @@ from ..reports.sarif import SarifResult, SarifRule, sarif_log
 from .catalogue import LintFinding, LintRule
 
 
-def write_lint(found: list[LintFinding], stream: TextIO, fmt: str = "text", rules: Iterable[LintRule] = ()) -> None:
-    """Write lint findings as text, json or SARIF (*rules*: the lint catalogue, for SARIF)."""
+def write_lint(found: list[LintFinding], stream: TextIO, fmt: str = "text", rules: Iterable[LintRule] = (),
+               checked: int | None = None) -> None:
+    """Write lint findings as text, json or SARIF (*rules*: the lint catalogue, for SARIF); a
+    clean text run with *checked* (the number of files read) says ``3 files checked, no problems``."""
     found = sorted(found, key=lambda f: (f.file, f.line or 0, f.column or 0, f.rule, f.message))
     if fmt == "json":
         stream.write(json.dumps({"findings": [f.as_dict() for f in found],
@@ -31,3 +33,5 @@ def write_lint(found: list[LintFinding], stream: TextIO, fmt: str = "text", rule
     if found:
         errors = sum(f.level.name == "ERROR" for f in found)
         stream.write(f"{errors} error(s), {len(found) - errors} warning(s)\n")
+    elif checked is not None:
+        stream.write(f"{checked} file{'' if checked == 1 else 's'} checked, no problems\n")
