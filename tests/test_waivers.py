@@ -242,3 +242,29 @@ def test_text_report_marks_a_waived_finding_with_its_reason(tmp_path):
     line = next(l for l in result.stdout.splitlines() if "t-0018" in l)
     assert "warning (waived: phone support side letter): entitlement.channel_not_included" in line
     assert "  waived: 1" in result.stdout
+
+
+def test_the_workspace_waivers_file_is_read_without_being_named(tmp_path):
+    """A waivers.toml in the workspace is used although cso-policy.toml does not name it: the
+    README says waivers are read from it, and ignoring it silently would fail a run it accepts."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cso_policy.cli import main
+    from cso_policy.testing import Workspace
+
+    ws = Workspace(tmp_path)
+    ws.contract()
+    ws.records([{"kind": "work", "id": "w1", "date": "2026-01-05", "lob": "retail", "hours": 60,
+                 "service": "general_account_consulting"},
+                {"kind": "work", "id": "w2", "date": "2026-02-02", "lob": "retail", "hours": 60,
+                 "service": "general_account_consulting"}])
+    (tmp_path / "cso-policy.toml").write_text('contracts = ["contracts"]\nrecords = ["records"]\n', encoding="utf-8")
+    (tmp_path / "waivers.toml").write_text(
+        '[[waiver]]\nrule = "*"\ncontract = "EX-2026"\nrecord = "w2"\nreason = "agreed"\napproved_by = "cfo"\n'
+        'expires = 2030-01-01\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", str(tmp_path), "--as-of", "2027-01-01T00:00:00Z", "--format", "json"])
+    assert result.exit_code == 0, result.output  # both findings of w2 waived
+    summary = json.loads(result.stdout)["summary"]
+    assert (summary["findings"], summary["waived"]) == (0, 2)

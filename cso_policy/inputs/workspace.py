@@ -35,6 +35,15 @@ class Workspace:
     plugin_options: dict = {}  # [plugins.<name>] tables
 
 
+DEFAULT_WAIVERS = "waivers.toml"
+
+
+def _default_waivers(root: Path) -> Path | None:
+    """The workspace's ``waivers.toml``, read without ``waivers =`` naming it, when it is there."""
+    path = root / DEFAULT_WAIVERS
+    return path if path.is_file() else None
+
+
 def load_workspace(root: Path) -> Workspace:
     """Read ``cso-policy.toml`` in *root*; paths in it are relative to *root*."""
     config_path = root / CONFIG_NAME
@@ -63,7 +72,7 @@ def load_workspace(root: Path) -> Workspace:
         raise ConfigError(f"{config_path} $.waivers: expected the path of a waivers file")
     return Workspace(
         root=root,
-        waivers=root / waivers if waivers else None,
+        waivers=root / waivers if waivers else _default_waivers(root),
         contracts=tuple(_list(data, "contracts", config_path)),
         records=tuple(records),
         policies=tuple(root / p for p in _list(data, "policies", config_path)),
