@@ -3,9 +3,12 @@
 Every built-in domain, record source and report format is a default plugin
 (:data:`DEFAULT_PLUGINS`); third-party plugins come from the ``cso_policy`` entry-point group
 (unless ``CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD`` is set), from ``--plugin`` and from
-``plugins = [...]`` in ``cso-policy.toml``. Each run gets a fresh manager. A plugin that fails
-to import, or implements a hook that does not exist (a misspelling), is recorded as a
-:class:`PluginProblem` and the run goes on without it.
+``plugins = [...]`` in ``cso-policy.toml`` (workspace plugins: code the workspace brings, run
+only when the user trusts it, see :func:`workspace_plugins_allowed`). Each run gets a fresh
+manager. A plugin that fails to import (even with ``SystemExit``), implements a hook that does
+not exist (a misspelling) or implements none at all, is recorded as a :class:`PluginProblem` and
+the run goes on without it. What a plugin prints while it is imported goes to stderr, never into
+a report on stdout.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import functools
 import importlib
 import importlib.metadata
 import importlib.util
+import contextlib
 import os
 import pkgutil
 import sys
@@ -56,6 +60,24 @@ def __getattr__(name: str):
 
 ENTRY_POINT_GROUP = PROJECT
 DISABLE_AUTOLOAD_ENV = "CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD"
+# The user's own environment (never the workspace's config) trusts workspace plugins.
+TRUST_WORKSPACE_ENV = "CSO_POLICY_TRUST_WORKSPACE_PLUGINS"
+
+
+def workspace_plugins_allowed(flag: bool = False) -> bool:
+    """Whether the plugins a workspace names (``plugins = [...]`` in its ``cso-policy.toml``)
+    may run: ``--allow-workspace-plugins`` (*flag*) says so explicitly; otherwise
+    ``CSO_POLICY_TRUST_WORKSPACE_PLUGINS=1`` does, unless ``CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD``
+    stops every automatic load."""
+    if flag:
+        return True
+    if os.environ.get(DISABLE_AUTOLOAD_ENV):
+        return False
+    return os.environ.get(TRUST_WORKSPACE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+class _Failed(Exception):
+    """A plugin failed to load; the message is the problem."""
 
 
 @frozen
@@ -157,17 +179,20 @@ def load_entrypoint_plugins(pm: PluginManager) -> None:
         dist = getattr(ep, "dist", None)
         version = dist.version if dist is not None else None
         try:
-            plugin = ep.load()
+            with contextlib.redirect_stdout(sys.stderr):
+                plugin = ep.load()
             pm.register(plugin, name=ep.name)
-        except Exception as exc:  # a broken plugin must not stop the run
-            found.append(PluginProblem(ep.name, "import", f"{type(exc).__name__}: {exc}"))
+        except (Exception, SystemExit) as exc:  # a broken plugin must not stop the run
+            found.append(PluginProblem(ep.name, "import", _describe(exc)))
             continue
         origin = f"entry point of {dist.name} {version}" if dist is not None else "entry point"
         pm.info[ep.name] = PluginInfo(ep.name, origin, version)
 
 
-def load_local_plugins(pm: PluginManager, specs, base: Path = Path(".")) -> None:
-    """Register plugins named as a module (``acme.rules``) or a file (``plugins/acme.py``)."""
+def load_local_plugins(pm: PluginManager, specs, base: Path = Path("."), *, confine: bool = False) -> None:
+    """Register plugins named as a module (``acme.rules``) or a file (``plugins/acme.py``).
+    With *confine* (a workspace's plugins), a file must resolve inside *base*. A module must
+    be a plugin: it defines at least one ``cso_policy_*`` function."""
     found = pm.problems
     for spec in specs:
         spec = str(spec)
@@ -175,13 +200,43 @@ def load_local_plugins(pm: PluginManager, specs, base: Path = Path(".")) -> None
         if pm.has_plugin(name):
             continue
         try:
-            module = _import_file(base / spec if not Path(spec).is_absolute() else Path(spec), name) \
-                if spec.endswith(".py") else importlib.import_module(spec)
+            with contextlib.redirect_stdout(sys.stderr):  # a print at import must not reach a report
+                if spec.endswith(".py"):
+                    path = base / spec if not Path(spec).is_absolute() else Path(spec)
+                    if confine and not _inside(path, base):
+                        raise _Failed(f"{spec} is outside the workspace folder {base}; the plugin was left out")
+                    module = _import_file(path, name)
+                else:
+                    module = importlib.import_module(spec)
+            if not _implements_hooks(module):
+                raise _Failed(f"{spec} is not a cso-policy plugin (it defines no {HOOK_PREFIX}* hook); "
+                              "the plugin was left out")
             pm.register(module, name=name)
-        except Exception as exc:
-            found.append(PluginProblem(name, "import", f"{type(exc).__name__}: {exc}"))
+        except _Failed as exc:
+            found.append(PluginProblem(name, "import", str(exc)))
+            continue
+        except (Exception, SystemExit) as exc:
+            found.append(PluginProblem(name, "import", _describe(exc)))
             continue
         pm.info[name] = PluginInfo(name, spec, getattr(module, "__version__", None))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _inside(path: Path, base: Path) -> bool:
+    try:
+        path.resolve().relative_to(base.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def _implements_hooks(module) -> bool:
+    return any(name.startswith(HOOK_PREFIX) for name in dir(module))
 
 
 def _import_file(path: Path, name: str):

@@ -359,8 +359,8 @@ def _csv_workspace(root: Path, config: str) -> Path:
 
 def test_csv_source_reads_rows_with_options_and_reports_lines_right(tmp_path):
     ws = _csv_workspace(tmp_path / "ws", _tagged("csv-config").code)
-    result = CliRunner().invoke(main, ["audit", str(ws), "--format", "json", "--as-of", AS_OF])
-    report = json.loads(result.output)
+    result = CliRunner().invoke(main, ["--allow-workspace-plugins", "audit", str(ws), "--format", "json", "--as-of", AS_OF])
+    report = json.loads(result.stdout)
     assert report["summary"]["records"] == 4
     assert report["summary"]["records_by_kind"] == {"work": 3}
     found = {(f["rule"], f["record"], f["source"].rsplit("/", 1)[-1]) for f in report["findings"]}
@@ -376,9 +376,10 @@ def test_csv_source_reads_rows_with_options_and_reports_lines_right(tmp_path):
 def test_csv_source_rejects_bad_options_with_one_line_and_exit_2(tmp_path):
     config = _tagged("csv-config").code.replace('delimiter = ";"', 'delimiter = ";;"')
     ws = _csv_workspace(tmp_path / "ws", config)
-    result = CliRunner().invoke(main, ["audit", str(ws), "--as-of", AS_OF])
+    result = CliRunner().invoke(main, ["--allow-workspace-plugins", "audit", str(ws), "--as-of", AS_OF])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
+        "cso-policy: running workspace plugin acme_csv.py",
         "cso-policy: error: [plugins.acme-csv] delimiter: expected one character, got ';;'"]
 
 

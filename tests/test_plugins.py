@@ -75,7 +75,7 @@ def cso_policy_rules():
 
 def _audit(args, workspace: Path):
     result = CliRunner().invoke(main, [*args, "audit", str(workspace), "--format", "json"])
-    return result, (json.loads(result.output) if result.output.startswith("{") else None)
+    return result, (json.loads(result.stdout) if result.stdout.startswith("{") else None)
 
 
 # ---------------------------------------------------------------- documentation
@@ -126,7 +126,7 @@ def test_cso_policy_record_sources_reads_its_own_format(workspace):
         'contracts = ["contracts"]\nrecords = [{ path = "work.tsv", source = "tsv" }]\n'
         '[plugins]\nload = ["tsv_source.py"]\n[plugins.tsv]\ncontract = "NW-2026"\n'
     )
-    result, report = _audit([], workspace)
+    result, report = _audit(["--allow-workspace-plugins"], workspace)
     # integrations is '–' for Foundations (Table 4)
     assert [(f["rule"], f["record"], f["source"]) for f in report["findings"]] == [
         ("entitlement.not_included", "t1", f"{workspace / 'work.tsv'}:1")
@@ -178,9 +178,10 @@ def test_a_source_declaring_its_options_gets_them_checked_by_the_core(workspace,
     (workspace / "work.tsv").write_text("t1,2026-02-02,3\n")
     (workspace / "cso-policy.toml").write_text(
         f'contracts = ["contracts"]\nrecords = {records}\n[plugins]\nload = ["typed_source.py"]\n{table}\n')
-    result, _ = _audit([], workspace)
+    result, _ = _audit(["--allow-workspace-plugins"], workspace)
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.splitlines() == [f"cso-policy: error: {workspace / 'cso-policy.toml'} {message[16:]}"
+    assert result.stderr.splitlines() == ["cso-policy: running workspace plugin typed_source.py",
+                                          f"cso-policy: error: {workspace / 'cso-policy.toml'} {message[16:]}"
                                           if message.startswith("cso-policy.toml") else f"cso-policy: error: {message}"]
 
 
@@ -190,7 +191,7 @@ def test_a_source_declaring_its_options_reads_them_as_an_object(workspace):
     (workspace / "cso-policy.toml").write_text(
         'contracts = ["contracts"]\nrecords = [{ path = "work.tsv", delimiter = "comma", skip_header = true }]\n'
         '[plugins]\nload = ["typed_source.py"]\n[plugins.acme-tsv]\ncontract = "NW-2026"\n')
-    result, report = _audit([], workspace)
+    result, report = _audit(["--allow-workspace-plugins"], workspace)
     # integrations is '–' for Foundations (Table 4); the header row is skipped, so t1 is line 2
     assert [(f["rule"], f["record"], f["source"]) for f in report["findings"]] == [
         ("entitlement.not_included", "t1", f"{workspace / 'work.tsv'}:2")]
@@ -555,7 +556,7 @@ def test_a_source_failing_mid_stream_loses_only_its_own_records(workspace):
     (workspace / "flaky.tsv").write_text("t1\t2026-02-02\t3\nt2\t2026-02-03\t1\nboom\nt3\t2026-02-04\t2\n")
     (workspace / "cso-policy.toml").write_text(
         'contracts = ["contracts"]\nrecords = ["flaky.tsv", "records.jsonl"]\nplugins = ["flaky_source.py"]\n')
-    result, report = _audit([], workspace)
+    result, report = _audit(["--allow-workspace-plugins"], workspace)
     assert result.exit_code == 1
     errors = [f for f in report["findings"] if f["rule"] == "plugin.error"]
     assert [(f["plugin"], f["message"]) for f in errors] == [(
@@ -573,7 +574,7 @@ def test_records_a_source_leaves_out_on_purpose_are_counted_with_the_reason(work
     (workspace / "flaky.tsv").write_text("cancelled\nt1\t2026-02-02\t3\ncancelled\n")
     (workspace / "cso-policy.toml").write_text(
         'contracts = ["contracts"]\nrecords = ["flaky.tsv"]\nplugins = ["flaky_source.py"]\n')
-    result, report = _audit([], workspace)
+    result, report = _audit(["--allow-workspace-plugins"], workspace)
     (counts,) = report["summary"]["inputs"]
     assert (counts["read"], counts["counted"], counts["left_out"]) == (3, 1, 2)
     assert counts["left_out_reasons"] == {"cancelled incident": 2}
@@ -584,7 +585,7 @@ def test_a_record_a_source_cannot_give_in_full_is_an_incomplete_record_and_not_a
     (workspace / "flaky.tsv").write_text("truncated SUP-1\nt1\t2026-02-02\t3\n")
     (workspace / "cso-policy.toml").write_text(
         'contracts = ["contracts"]\nrecords = ["flaky.tsv"]\nplugins = ["flaky_source.py"]\n')
-    result, report = _audit([], workspace)
+    result, report = _audit(["--allow-workspace-plugins"], workspace)
     found = [f for f in report["findings"] if f["rule"] == "input.incomplete_record"]
     assert [(f["record"], f["level"], f["lob"]) for f in found] == [("SUP-1", "warning", "retail")]
     assert found[0]["message"].endswith("flaky.tsv:1 ticket SUP-1: the changelog has 40 of 52 entries; "
@@ -750,7 +751,7 @@ def test_workspace_plugins_list_loads_local_plugin(workspace):
     (workspace / "cso-policy.toml").write_text(
         'contracts = ["contracts"]\nrecords = ["records.jsonl"]\nplugins = ["acme.py"]\n'
     )
-    result, report = _audit([], workspace)
+    result, report = _audit(["--allow-workspace-plugins"], workspace)
     assert any(f["rule"] == "acme.weekend_work" for f in report["findings"])
 
 

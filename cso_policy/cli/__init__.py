@@ -16,9 +16,9 @@ import click
 from .. import exitcodes
 from .._version import __version__
 from ..core.pipeline import Catalogue
-from ..errors import CsoPolicyError
+from ..errors import CsoPolicyError, UsageError
 from ..inputs.workspace import Workspace
-from ..plugins import get_plugin_manager, load_local_plugins
+from ..plugins import TRUST_WORKSPACE_ENV, get_plugin_manager, load_local_plugins, workspace_plugins_allowed
 
 
 def plugin_specs() -> tuple[str, ...]:
@@ -29,11 +29,29 @@ def plugin_specs() -> tuple[str, ...]:
 
 def catalogue(ws: Workspace | None = None, specs: tuple[str, ...] | None = None) -> Catalogue:
     """Built-in, entry-point, --plugin (*specs*, default this command line's) and workspace
-    plugins; options checked by each plugin."""
+    plugins; options checked by each plugin. A workspace's own plugins are code it brings: they
+    run only when the user trusts it (``--allow-workspace-plugins``, or
+    ``CSO_POLICY_TRUST_WORKSPACE_PLUGINS=1``), with a notice on stderr of what runs; otherwise
+    this is a UsageError (exit 2) naming them."""
     pm = get_plugin_manager(load_entrypoints=True)
     load_local_plugins(pm, plugin_specs() if specs is None else specs, Path("."))
+    ctx = click.get_current_context(silent=True)
+    # what is already registered (built-in, installed, --plugin) is not the workspace's code
+    foreign = [s for s in (ws.plugins if ws is not None else ())
+               if not pm.has_plugin(Path(s).stem if s.endswith(".py") else s)]
+    if foreign and ctx is not None:
+        # Outside a command line (a --scheduler worker setting up a run the command line already
+        # allowed, or a program calling this) the caller has decided.
+        flag = bool((ctx.find_root().obj or {}).get("allow_workspace_plugins"))
+        if not workspace_plugins_allowed(flag):
+            raise UsageError(
+                f"{ws.root / 'cso-policy.toml'} names workspace plugin{'s' if len(foreign) > 1 else ''} "
+                f"{', '.join(foreign)}, which would run as code: pass --allow-workspace-plugins "
+                f"(or set {TRUST_WORKSPACE_ENV}=1) if you trust this workspace")
+        for spec in foreign:
+            click.echo(f"cso-policy: running workspace plugin {spec}", err=True)
     if ws is not None:
-        load_local_plugins(pm, ws.plugins, ws.root)
+        load_local_plugins(pm, ws.plugins, ws.root, confine=True)
     pm.check_hooks()
     cat = Catalogue.from_plugins(pm)
     cat.configure(ws.plugin_options if ws else {}, ws.root if ws else None)
@@ -48,7 +66,10 @@ def warn_plugin_problems(cat: Catalogue) -> None:
 
 
 def handle_errors(fn):
-    """Usage, config and input errors: one line on stderr, exit 2, never a traceback."""
+    """Usage, config and input errors: one line on stderr, exit 2, never a traceback. An
+    interrupt (Ctrl-C, also from a plugin) is exit 130 with one line and no partial report
+    (reports are moved into place only when whole); any other unexpected exception is an
+    internal error: one line, exit 2. A ``sys.exit`` keeps only the codes cso-policy uses."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -57,8 +78,28 @@ def handle_errors(fn):
         except CsoPolicyError as exc:
             click.echo(f"cso-policy: error: {exc}", err=True)
             sys.exit(exitcodes.USAGE)
+        except KeyboardInterrupt:
+            click.echo("cso-policy: interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except SystemExit as exc:
+            if exc.code is None or exc.code in _EXIT_CODES:
+                raise
+            click.echo(f"cso-policy: error: internal error: SystemExit: exit code {exc.code!r} "
+                       f"({REPORT_HINT})", err=True)
+            sys.exit(exitcodes.USAGE)
+        except Exception as exc:
+            message = " ".join(str(exc).split())  # one line
+            click.echo(f"cso-policy: error: internal error: {type(exc).__name__}: {message} ({REPORT_HINT})", err=True)
+            sys.exit(exitcodes.USAGE)
 
     return wrapper
+
+
+INTERRUPTED = 130  # as a shell reports a command stopped by SIGINT
+_EXIT_CODES = (exitcodes.OK, exitcodes.FINDINGS, exitcodes.USAGE, INTERRUPTED)
+REPORT_HINT = f"this is a bug in cso-policy {__version__} or a plugin: please report it with the command that gave it"
 
 
 class AsOf(click.ParamType):
@@ -92,11 +133,45 @@ def _umask() -> int:
 
 
 def write_all(outputs: list[tuple[Path | None, object]], what: str = "report") -> None:
-    """``write_to`` for several outputs: either every file is written, or none is."""
+    """``write_to`` for several outputs: either every file is written, or none is.
+
+    Every output's folder must exist (a missing or read-only folder, a folder given as the
+    output, are one line naming the path before anything is written). An existing output that
+    is not a regular file (``/dev/null``, a FIFO) is written in place once the report is whole;
+    a regular file is replaced atomically."""
+    import stat as _stat
+
+    def _output_problem(output: Path) -> str | None:
+        """Why *output* cannot be written, seen before anything is: its folder is missing or not a
+        folder, or it is itself a folder. None when it looks writable."""
+        folder = output.parent
+        if not folder.exists():
+            return f"{output}: cannot write (folder {folder} does not exist)"
+        if not folder.is_dir():
+            return f"{output}: cannot write ({folder} is not a folder)"
+        if output.is_dir():
+            return f"{output}: cannot write (is a folder)"
+        return None
+
+
+    def _special(output: Path | None) -> bool:
+        """Whether *output* is an existing file that is not a regular one (``/dev/null``, a FIFO,
+        ``/dev/stdout``): written in place, never replaced."""
+        if output is None:
+            return False
+        try:
+            return not _stat.S_ISREG(os.stat(output).st_mode) and not _stat.S_ISDIR(os.stat(output).st_mode)
+        except OSError:
+            return False
+
+    for output, _ in outputs:
+        problem = _output_problem(output) if output is not None else None
+        if problem is not None:
+            raise CsoPolicyError(problem)
     done: list[tuple[Path | None, object]] = []
     try:
         for output, write in outputs:
-            folder = output.parent if output is not None else None
+            folder = output.parent if output is not None and not _special(output) else None
             try:
                 stream = tempfile.NamedTemporaryFile("w+", encoding="utf-8", newline="\n", dir=folder,
                                                      prefix=".cso-policy-", suffix=".part", delete=False)
@@ -109,6 +184,8 @@ def write_all(outputs: list[tuple[Path | None, object]], what: str = "report") -
                 raise
             except OSError as exc:
                 raise CsoPolicyError(f"{output or 'stdout'}: cannot write ({exc.strerror or exc})") from None
+            except RecursionError:
+                raise CsoPolicyError(f"writing the {what} failed: a value is nested too deeply") from None
             except Exception as exc:  # a report format's bug: one line, exit 2, nothing half-written
                 raise CsoPolicyError(f"writing the {what} failed: {type(exc).__name__}: {exc}") from None
         for output, stream in done:
@@ -116,10 +193,18 @@ def write_all(outputs: list[tuple[Path | None, object]], what: str = "report") -
             if output is not None and output.is_dir():
                 raise CsoPolicyError(f"{output}: cannot write (is a folder)")
         for output, stream in done:
-            if output is None:
-                with open(stream.name, encoding="utf-8") as written:
-                    shutil.copyfileobj(written, sys.stdout)
-                os.unlink(stream.name)
+            if output is None or _special(output):
+                try:
+                    with open(stream.name, encoding="utf-8") as written:
+                        if output is None:
+                            shutil.copyfileobj(written, sys.stdout)
+                        else:
+                            with open(output, "w", encoding="utf-8", newline="\n") as target:
+                                shutil.copyfileobj(written, target)
+                except OSError as exc:
+                    raise CsoPolicyError(f"{output or 'stdout'}: cannot write ({exc.strerror or exc})") from None
+                with contextlib.suppress(OSError):
+                    os.unlink(stream.name)
             else:
                 try:
                     os.chmod(stream.name, 0o666 & ~_umask())  # as open() would have made it
@@ -138,10 +223,13 @@ def write_all(outputs: list[tuple[Path | None, object]], what: str = "report") -
 @click.version_option(__version__, prog_name="cso-policy")
 @click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE|FILE.py",
               help="Load a local plugin (repeatable). Set CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD=1 to skip entry points.")
+@click.option("--allow-workspace-plugins", is_flag=True,
+              help="Run the plugins the workspace's cso-policy.toml names (they are code: only for a "
+                   f"workspace you trust). {TRUST_WORKSPACE_ENV}=1 in your environment does the same.")
 @click.pass_context
-def main(ctx, plugins):
+def main(ctx, plugins, allow_workspace_plugins):
     """Audit customer-success engagement records against contract terms (policy as code)."""
-    ctx.obj = {"plugins": plugins}
+    ctx.obj = {"plugins": plugins, "allow_workspace_plugins": allow_workspace_plugins}
 
 
 def _add_commands() -> None:

@@ -10,6 +10,7 @@ import click
 
 from .. import exitcodes
 from ..core.explain import explain_target
+from ..errors import CsoPolicyError
 from ..core.pipeline import SMALL_INPUT_MB
 from ..reports.text import write_summary
 from ..history import DEFAULT_URL as DEFAULT_STORE
@@ -53,7 +54,11 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, store, target
     if target:
         explain_target(report.findings, done.context, target, sys.stdout)
     elif output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = "not a folder" if isinstance(exc, (FileExistsError, NotADirectoryError)) else (exc.strerror or exc)
+            raise CsoPolicyError(f"{output_dir}: cannot make the output folder ({reason})") from None
         files = [(output_dir / cat.formats[name].file_name, functools.partial(cat.formats[name].write, report))
                  for name in formats]
         write_all(files, what=f"{', '.join(formats)} report")

@@ -142,6 +142,8 @@ def run(workspace, contract_paths, record_paths, policy_paths, as_of, select, ig
         workspace = Path(".")
         if not (workspace / "cso-policy.toml").is_file() and not (contract_paths or record_paths):
             raise click.UsageError("give a WORKSPACE folder with a cso-policy.toml, or --contracts and --records")
+    if as_of is None and workspace is not None and (workspace / "cso-policy.toml").is_file():
+        as_of = load_workspace(workspace).as_of  # the workspace's own as_of, when it sets one
     baseline_run = None
     if baseline_path is not None and str(baseline_path) == LAST:
         from ..history.store import HistoryStore

@@ -2,6 +2,12 @@
 
 Month k of a contract is [start + k months, start + k+1 months); quarters,
 half-years and years are 3, 6 and 12 such months; week k is 7 days from start.
+
+Terms must lie within :data:`EARLIEST_TERM_DAY` .. :data:`LATEST_TERM_DAY` (1900-01-01 ..
+2199-12-31): period bounds, the day after the term and local midnights in the contract's time
+zone are computed beyond the term's own days, and near the ends of what ``date`` can hold
+(0001-01-01, 9999-12-31) that arithmetic overflows. A contract outside is a ConfigError
+naming ``$.term.start`` or ``$.term.end``.
 """
 
 from __future__ import annotations
@@ -15,6 +21,17 @@ from ..errors import ConfigError
 
 PERIOD_KINDS = ("week", "month", "quarter", "half", "year")
 _MONTHS_PER = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+EARLIEST_TERM_DAY = date(1900, 1, 1)
+LATEST_TERM_DAY = date(2199, 12, 31)
+
+
+def term_problem(start: date, end: date) -> tuple[str, str] | None:
+    """``(key path, message)`` when the term *start*..*end* is outside the supported bounds."""
+    if start < EARLIEST_TERM_DAY:
+        return "$.term.start", f"start {start} is before {EARLIEST_TERM_DAY}, the earliest supported term day"
+    if end > LATEST_TERM_DAY:
+        return "$.term.end", f"end {end} is after {LATEST_TERM_DAY}, the latest supported term day"
+    return None
 
 
 @frozen
@@ -51,6 +68,9 @@ class ContractCalendar:
     def __attrs_post_init__(self):
         if self.anchor != "term_start":
             raise ConfigError(f"period anchor {self.anchor!r} is not supported (known: term_start)")
+        problem = term_problem(self.start, self.end)
+        if problem is not None:
+            raise ConfigError(f"{problem[0]}: {problem[1]}")
 
     def in_term(self, day: date) -> bool:
         return self.start <= day <= self.end

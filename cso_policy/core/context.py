@@ -17,7 +17,7 @@ from attrs import define, field
 
 from ..errors import ConfigError
 from ..policy.registry import Policy
-from .calendar import ContractCalendar
+from .calendar import ContractCalendar, term_problem
 from .convert import FIXED_OFFSETS
 from .model import Contract, Impact, Package, Record
 
@@ -144,15 +144,29 @@ class ContractView:
         return self.pools.get(package) if package is not None else None
 
 
+def load_zone(name, where: str) -> ZoneInfo:
+    """The IANA time zone *name*; one that cannot be loaded (unknown, a folder of the zone
+    database such as ``America``, an unreadable or corrupt zone file) is a ConfigError."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where} $.timezone: expected an IANA time zone name, got {name!r}")
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        raise ConfigError(f"{where} $.timezone: unknown IANA time zone {name!r}") from None
+    except (OSError, ValueError, TypeError, LookupError) as exc:  # IsADirectoryError on "America"...
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(f"{where} $.timezone: {name!r} is not a loadable IANA time zone ({reason})") from None
+
+
 def build_view(contract: Contract, policy: Policy) -> ContractView:
     """Resolve a contract against its policy; a contract that cannot be is a ConfigError."""
     where = contract.path or contract.id
-    try:
-        zone = ZoneInfo(contract.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where} $.timezone: unknown IANA time zone {contract.timezone!r}") from None
+    zone = load_zone(contract.timezone, where)
     if contract.term.end < contract.term.start:
         raise ConfigError(f"{where} $.term: end {contract.term.end} is before start {contract.term.start}")
+    problem = term_problem(contract.term.start, contract.term.end)
+    if problem is not None:
+        raise ConfigError(f"{where} {problem[0]}: {problem[1]}")
     calendar = ContractCalendar(
         contract.term.start, contract.term.end, anchor=policy.periods.anchor, week_days=policy.periods.week_days
     )

@@ -2,6 +2,18 @@
 
 ``structure(data, cls)`` either returns an instance or raises :class:`StructureError`
 whose ``problems`` are ``("$.severity", "expected one of P1, P2, P3")`` pairs.
+
+Values are validated here, at the edge, so that no rule ever meets a value it cannot compute
+on (a record failing here is an ``input.invalid_record`` finding naming the field; a contract
+or policy file failing here is a one-line error naming the file and key):
+
+- every date and timestamp (of records, contracts and policy data) lies in :data:`SUPPORTED`,
+  1900-01-01..2199-12-31 (a timestamp by its own local date). The contract term is not known
+  when a record is structured, so the range is fixed and wide: far beyond any real contract,
+  yet far enough from ``date.min``/``date.max`` that adding any SLA target, business day or
+  contract period to it cannot overflow.
+- every number is finite and of magnitude below :data:`MAX_NUMBER` (1,000,000,000): no sum a
+  report holds can reach ``inf`` (and be written as ``Infinity``) or lose all precision.
 """
 
 from __future__ import annotations
@@ -32,16 +44,33 @@ class StructureError(ValueError):
         super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
 
 
+# The dates and timestamps every input may hold (see the module docstring).
+SUPPORTED = (date(1900, 1, 1), date(2199, 12, 31))
+_OUT_OF_RANGE = f"expected a date between {SUPPORTED[0].isoformat()} and {SUPPORTED[1].isoformat()}"
+
+# The largest magnitude a number of the input may have (exclusive; see the module docstring).
+MAX_NUMBER = 1_000_000_000
+
+
+def _in_range(day: date, value) -> None:
+    if not SUPPORTED[0] <= day <= SUPPORTED[1]:
+        raise FieldError(f"{_OUT_OF_RANGE}, got {_short(value)}")
+
+
 def _date(value, _type) -> date:
     if isinstance(value, datetime):
         raise FieldError("expected a date (YYYY-MM-DD), got a date-time")
     if isinstance(value, date):
+        _in_range(value, value.isoformat())
         return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            _in_range(parsed, value)
+            return parsed
     raise FieldError(f"expected a date (YYYY-MM-DD), got {value!r}")
 
 
@@ -58,6 +87,8 @@ def _datetime(value, _type) -> datetime:
         parsed = value
     else:
         raise FieldError(f"expected an ISO 8601 timestamp, got {value!r}")
+    if not SUPPORTED[0] <= parsed.date() <= SUPPORTED[1]:
+        _in_range(parsed.date(), value if isinstance(value, str) else parsed.isoformat())
     zone = parsed.tzinfo
     if zone is None:
         raise FieldError(f"timestamp {value!r} has no UTC offset (add Z or +hh:mm)")
@@ -74,8 +105,10 @@ FIXED_OFFSETS = (timezone, FixedOffset)
 
 def _float(value, _type) -> float:
     if type(value) is float or type(value) is int:
-        if math.isfinite(value):
+        if -MAX_NUMBER < value < MAX_NUMBER:
             return float(value)
+        if type(value) is int or math.isfinite(value):  # (an int may be too large for a float)
+            raise FieldError(f"expected a number below {MAX_NUMBER:,}, got {value!r}")
         raise FieldError(f"expected a finite number, got {value!r}")
     raise FieldError(f"expected a number, got {value!r}")
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import orjson
 from attrs import define, evolve, field
 
 from ..errors import ConfigError, UsageError
@@ -23,7 +24,7 @@ from ..reports import Report, ReportFormat
 from .context import ContractView, Pool
 from .convert import StructureError, structure
 from .evaluator import PLUGIN_ERROR, AuditResult, Evaluator, build_contracts, run_audit
-from .kinds import KindTable
+from .kinds import KindObserver, KindTable, RecordKind
 from .model import Contract, Finding, Violation
 from .rule import Rule
 from .sections import EntitlementSection
@@ -31,17 +32,76 @@ from .sections import EntitlementSection
 
 def _by_plugin(pm: PluginManager, hook_name: str, *, lifo: bool = True, **kwargs) -> Iterator[tuple[str, object]]:
     """(plugin name, item) for every item every plugin returns from a list hook, the last
-    registered plugin first as pluggy calls them (``lifo=False``: in registration order); a
-    plugin that raises is recorded in ``pm.problems`` and skipped."""
+    registered plugin first as pluggy calls them (``lifo=False``: in registration order). A
+    plugin that raises (even ``SystemExit``), returns something that is not a list, or an item
+    that is not of the hook's documented type is recorded in ``pm.problems``; its bad items are
+    skipped and its good ones kept."""
     impls = getattr(pm.hook, hook_name).get_hookimpls()
+    expected = _EXPECTED.get(hook_name)
     for impl in reversed(impls) if lifo else impls:
+        def problem(error: str, plugin=impl.plugin_name) -> None:
+            pm.problems.append(PluginProblem(plugin, hook_name, error))
+
         try:
-            items = list(impl.function(**{k: kwargs[k] for k in impl.argnames}) or ())
-        except Exception as exc:
-            pm.problems.append(PluginProblem(impl.plugin_name, hook_name, f"{type(exc).__name__}: {exc}"))
+            result = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            if result is None:
+                continue
+            if isinstance(result, (str, bytes, dict)) or not isinstance(result, Iterable):
+                problem(f"returned {_short(result)}, not a list")
+                continue
+            items = list(result)
+        except (Exception, SystemExit) as exc:
+            problem(_failure(exc))
             continue
         for item in items:
+            why = _wrong(item, expected) if expected is not None else None
+            if why is not None:
+                problem(f"returned {why}; it was left out")
+                continue
             yield impl.plugin_name, item
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _short(value: object, limit: int = 60) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# hook -> (accepted types, what the hookspec documents, the attribute naming an item or None)
+_EXPECTED: dict[str, tuple[tuple[type, ...], str, str | None]] = {
+    "cso_policy_rules": ((Rule,), "a Rule", "id"),
+    "cso_policy_record_kinds": ((RecordKind, KindObserver), "a RecordKind or KindObserver", "name"),
+    "cso_policy_record_sources": ((RecordSource,), "a RecordSource", "name"),
+    "cso_policy_report_formats": ((ReportFormat,), "a ReportFormat", "name"),
+    "cso_policy_policy_modules": ((PolicyModule,), "a PolicyModule", "name"),
+    "cso_policy_lint_rules": ((LintRule,), "a LintRule", "id"),
+    "cso_policy_policy_paths": ((str, os.PathLike), "a path", None),
+    "cso_policy_configure": ((str,), "a str (a problem)", None),
+    "cso_policy_entitlements": ((EntitlementSection,), "an EntitlementSection", None),
+    "cso_policy_explain_terms": ((str,), "a str (a line)", None),
+}
+
+
+def _wrong(item: object, expected: tuple[tuple[type, ...], str, str | None]) -> str | None:
+    """Why *item* is not what the hook documents, or None."""
+    types, what, key = expected
+    if not isinstance(item, types):
+        return f"{_short(item)}, not {what}"
+    if key is not None:
+        if isinstance(item, KindObserver):  # names the kind it observes
+            key = "kind"
+        value = getattr(item, key, None)
+        if not isinstance(value, str) or not value:
+            return f"{type(item).__name__} with {key} {_short(value)}, not a non-empty str"
+    return None
 
 
 @define
@@ -118,14 +178,32 @@ class Catalogue:
         return [s for _, s in _by_plugin(self.pm, "cso_policy_entitlements", lifo=False, pool=pool, moment=moment)]
 
     def report_sections(self, audit) -> tuple[dict, list[PluginProblem]]:
-        """Summary sections the domains add to the report (``hours``...), and the plugins that failed."""
+        """Summary sections the domains add to the report (``hours``...), and the plugins that
+        failed: raised (even ``SystemExit``), returned something other than a dict, or a section
+        that is not JSON-serialisable (that section is left out, the others kept)."""
         out: dict = {}
         failed = []
         for plugin, impl in _functions(self.pm, "cso_policy_report_sections"):
+            def problem(error: str, plugin=plugin) -> None:
+                failed.append(PluginProblem(plugin, "cso_policy_report_sections", error))
+
             try:
-                out.update(impl(audit=audit) or {})
-            except Exception as exc:  # a plugin's bug is a plugin.error finding, not a traceback
-                failed.append(PluginProblem(plugin, "cso_policy_report_sections", f"{type(exc).__name__}: {exc}"))
+                sections = impl(audit=audit)
+            except (Exception, SystemExit) as exc:  # a plugin's bug is a plugin.error finding, not a traceback
+                problem(_failure(exc))
+                continue
+            if sections is None:
+                continue
+            if not isinstance(sections, dict):
+                problem(f"returned {_short(sections)}, not a dict")
+                continue
+            for key, value in sections.items():
+                try:
+                    orjson.dumps({key: value}, option=orjson.OPT_NON_STR_KEYS)
+                except (TypeError, orjson.JSONEncodeError) as exc:
+                    problem(f"returned section {_short(key)} that is not JSON-serialisable ({exc}); it was left out")
+                    continue
+                out[key] = value
         return out, failed
 
     def explain_terms(self, view: ContractView, pool: Pool | None) -> list[str]:

@@ -1,8 +1,26 @@
-"""Finding the inputs: the workspace config, contract files and record files."""
+"""Finding the inputs: the workspace config, contract files and record files.
+
+``cso-policy.toml`` is checked key by key: a value of the wrong type is a ConfigError naming
+the file and its key path (``$.policies[0]: expected a path``), never a traceback later on.
+
+``as_of`` (chosen behaviour): a TOML offset date-time (``2026-12-31T00:00:00Z``), a TOML date
+(midnight UTC, as ``--as-of 2026-12-31`` reads it) or a string in the form ``--as-of`` takes.
+Anything else (``as_of = "garbage"``, a date-time without a UTC offset) is a ConfigError naming
+``$.as_of``. The valid value is kept as :attr:`Workspace.as_of`, the default of ``--as-of``
+for commands that read the workspace (``--as-of`` on the command line wins).
+
+Paths: see :func:`expand` (globs and folders never reach outside the folder they start in;
+a file named explicitly, ``../northwind/contracts/northwind.toml`` included, is read as named).
+"""
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import glob
+import os
+import stat
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from attrs import evolve, frozen
@@ -33,6 +51,7 @@ class Workspace:
     waivers: Path | None = None
     plugins: tuple[str, ...] = ()  # local plugins: modules or .py files (relative to root)
     plugin_options: dict = {}  # [plugins.<name>] tables
+    as_of: datetime | None = None  # the workspace's default --as-of
 
 
 DEFAULT_WAIVERS = "waivers.toml"
@@ -56,11 +75,14 @@ def load_workspace(root: Path) -> Workspace:
     if unknown:
         raise ConfigError(f"{config_path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_CONFIG_KEYS))})")
     records = []
-    for index, entry in enumerate(_list(data, "records", config_path)):
+    for index, entry in enumerate(_list(data, "records", config_path, check=False)):
         where = f"{config_path} $.records[{index}]"
-        if isinstance(entry, str):
+        if isinstance(entry, str) and entry:
             records.append(RecordInput(path=Path(entry), where=where))
         elif isinstance(entry, dict) and (isinstance(entry.get("path"), str) or isinstance(entry.get("source"), str)):
+            for key in ("path", "source"):
+                if key in entry and not isinstance(entry[key], str):
+                    raise ConfigError(f"{where}.{key}: expected a string, got {_kind(entry[key])}")
             extra = {k: v for k, v in entry.items() if k not in ("path", "source")}
             path = Path(entry["path"]) if isinstance(entry.get("path"), str) else None
             records.append(RecordInput(path=path, source=entry.get("source"), options=extra, where=where))
@@ -69,9 +91,10 @@ def load_workspace(root: Path) -> Workspace:
     plugins, options = _plugins(data.get("plugins", []), config_path)
     waivers = data.get("waivers")
     if waivers is not None and not isinstance(waivers, str):
-        raise ConfigError(f"{config_path} $.waivers: expected the path of a waivers file")
+        raise ConfigError(f"{config_path} $.waivers: expected the path of a waivers file, got {_kind(waivers)}")
     return Workspace(
         root=root,
+        as_of=_as_of(data.get("as_of"), config_path),
         waivers=root / waivers if waivers else _default_waivers(root),
         contracts=tuple(_list(data, "contracts", config_path)),
         records=tuple(records),
@@ -85,7 +108,7 @@ def _plugins(value, where: Path) -> tuple[tuple[str, ...], dict]:
     """``plugins = ["acme.py"]``, or a ``[plugins]`` table: ``load = [...]`` plus one
     ``[plugins.<name>]`` options table per plugin (TOML cannot hold both as one key)."""
     if isinstance(value, list):
-        return tuple(str(v) for v in value), {}
+        return tuple(_strings(value, "plugins", where, "a module or .py file")), {}
     if not isinstance(value, dict):
         raise ConfigError(f"{where} $.plugins: expected a list of plugins or a table")
     load = value.get("load", [])
@@ -95,34 +118,202 @@ def _plugins(value, where: Path) -> tuple[tuple[str, ...], dict]:
     for name, table in options.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{where} $.plugins.{name}: expected a table of options")
-    return tuple(str(v) for v in load), options
+    return tuple(_strings(load, "plugins.load", where, "a module or .py file")), options
 
 
-def _list(data: dict, key: str, where: Path) -> list:
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, (date, datetime, time)):
+        return f"a date/time ({value.isoformat()})"
+    return type(value).__name__
+
+
+def _strings(values: list, key: str, where: Path, what: str = "a path") -> list[str]:
+    for index, value in enumerate(values):
+        if not isinstance(value, str) or not value:
+            got = "an empty string" if value == "" else _kind(value)
+            raise ConfigError(f"{where} $.{key}[{index}]: expected {what}, got {got}")
+    return values
+
+
+def _list(data: dict, key: str, where: Path, check: bool = True) -> list:
     value = data.get(key, [])
     if isinstance(value, str):
-        return [value]
+        value = [value]
     if not isinstance(value, list):
-        raise ConfigError(f"{where} $.{key}: expected a list of paths")
-    return value
+        raise ConfigError(f"{where} $.{key}: expected a list of paths, got {_kind(value)}")
+    return _strings(value, key, where) if check else value
+
+
+def _as_of(value, where: Path) -> datetime | None:
+    """The workspace's ``as_of`` (see the module docstring); None when it is not there."""
+    if value is None:
+        return None
+    problem = f"{where} $.as_of: expected an ISO 8601 date or a timestamp with a UTC offset"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ConfigError(f"{problem}, got {value.isoformat()} (no UTC offset: add Z or +hh:mm)")
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=timezone.utc)
+    if not isinstance(value, str):
+        raise ConfigError(f"{problem}, got {_kind(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{problem}, got {value!r}") from None
+    if parsed.tzinfo is None:
+        if "T" in value or " " in value:
+            raise ConfigError(f"{problem}, got {value!r} (no UTC offset: add Z or +hh:mm)")
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _scope(text: str, path: Path) -> Path:
+    """The folder a glob starts from: its leading components without wildcards."""
+    parts = path.parts
+    for index, part in enumerate(parts):
+        if glob.has_magic(part):
+            return Path(*parts[:index]) if index else Path(".")
+    return path.parent
+
+
+def _inside(real: str, scope: str) -> bool:
+    return real == scope or real.startswith(scope.rstrip(os.sep) + os.sep)
+
+
+def _dir_key(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _walk(folder: str, pattern: list[str], ancestors: tuple, out: list[str], spec: str) -> None:
+    """Matches of the glob components *pattern* under *folder*; a symlink that leads back into
+    a folder being walked (*ancestors*) is an error, never followed round."""
+    if not pattern:
+        out.append(folder)
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        _walk(folder, rest, ancestors, out, spec)  # zero folders
+        for name in _names(folder, spec):
+            if _hidden(name):
+                continue
+            sub = os.path.join(folder, name)
+            key = _dir_key(sub)
+            if key is None:
+                continue
+            if key in ancestors:
+                raise ConfigError(f"{spec}: symlink loop at {sub} (it leads back to {os.path.realpath(sub)})")
+            _walk(sub, pattern, ancestors + (key,), out, spec)
+        return
+    if glob.has_magic(head):
+        names = [n for n in _names(folder, spec) if fnmatch.fnmatchcase(n, head) and (not _hidden(n) or _hidden(head))]
+    else:
+        names = [head] if os.path.lexists(os.path.join(folder, head)) else []
+    for name in names:
+        sub = os.path.join(folder, name)
+        if rest:
+            key = _dir_key(sub)
+            if key is not None:
+                if key in ancestors:
+                    raise ConfigError(f"{spec}: symlink loop at {sub} (it leads back to {os.path.realpath(sub)})")
+                _walk(sub, rest, ancestors + (key,), out, spec)
+        else:
+            out.append(sub)
+
+
+def _names(folder: str, spec: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except NotADirectoryError:
+        return []
+    except OSError as exc:
+        raise ConfigError(f"{spec}: cannot list {folder} ({exc.strerror or exc})") from None
+
+
+def _check_file(path: str, spec: str, scope_real: str | None) -> str:
+    """The real path of the matched *path*; a ConfigError unless it is a regular file (inside
+    *scope_real* when given)."""
+    shown = f"{spec}: {path}" if path != spec else path
+    if os.path.islink(path) and not os.path.exists(path):
+        raise ConfigError(f"{shown}: dangling symlink (to {os.readlink(path)})")
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{shown}: symlink loop") from None
+        raise ConfigError(f"{shown}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ConfigError(f"{shown}: is a folder, not a file (name the folder itself, or a pattern that matches files)")
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{shown}: not a regular file (a FIFO, socket or device cannot be read as input)")
+    real = os.path.realpath(path)
+    if scope_real is not None and not _inside(real, scope_real):
+        raise ConfigError(f"{shown}: leads outside {scope_real} (to {real}); name files outside explicitly")
+    return real
+
+
+def _unique(paths: list[str], spec: str, scope: Path | None) -> list[Path]:
+    """Sorted, each real file once (a file reached through two links is read once)."""
+    scope_real = os.path.realpath(scope) if scope is not None else None
+    seen: set[str] = set()
+    found = []
+    for p in sorted(set(paths), key=Path):
+        real = _check_file(p, spec, scope_real)
+        if real not in seen:
+            seen.add(real)
+            found.append(Path(p))
+    return found
 
 
 def expand(spec: str | Path, base: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """A file, a folder (its files with *suffixes*, recursively) or a glob; sorted. Nothing found is an error."""
+    """A file, a folder (its files with *suffixes*, recursively) or a glob; sorted. Nothing found is an error.
+
+    Folders and globs never reach outside the folder they start from (a glob: its leading
+    components without wildcards): a match that is a symlink leading outside is refused, so are
+    dangling symlinks, FIFOs and other non-files, folders matched by a glob, and symlink loops;
+    each real file is read once however many links reach it. A file named explicitly (no
+    wildcard) is read wherever it is, ``../other/contract.toml`` included.
+    """
     text = str(spec)
     path = Path(text) if Path(text).is_absolute() else base / text
     if glob.has_magic(text):
-        found = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
-        if not found:
+        scope = _scope(text, path)
+        matches: list[str] = []
+        key = _dir_key(str(scope))
+        if key is not None:
+            _walk(str(scope), list(path.parts[len(scope.parts):]), (key,), matches, text)
+        if not matches:
             raise ConfigError(f"{text}: no file matches")
-        return found
+        return _unique(matches, text, scope)
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in suffixes)
+        matches = []
+        _walk(str(path), ["**", "*"], (_dir_key(str(path)),), matches, str(path))
+        wanted = [m for m in matches if Path(m).suffix in suffixes and (os.path.islink(m) or not os.path.isdir(m))]
+        found = _unique(wanted, str(path), path)
         if not found:
             raise ConfigError(f"{path}: no {'/'.join(suffixes)} files in this folder")
         return found
+    if os.path.islink(path) and not path.exists():
+        raise ConfigError(f"{path}: dangling symlink (to {os.readlink(path)})")
     if not path.exists():
         raise ConfigError(f"{path}: no such file or folder")
+    _check_file(str(path), str(path), None)
     return [path]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-
 from typing import TextIO
+from urllib.parse import quote
 
 from attrs import frozen
 
@@ -40,13 +40,16 @@ class SarifResult:
 
 
 def _uri(file: str) -> str:
+    """The artifact's URI (RFC 3986): a relative reference to the file from the working
+    directory, percent-encoded (a space, ``<``, ``|``, ``%``, ``#``, non-ASCII) except for its
+    ``/`` separators; a file outside the working directory is a ``file://`` URI."""
     path = Path(file)
     if path.is_absolute():
         try:
             path = path.relative_to(Path.cwd())
         except ValueError:
             return path.as_uri()
-    return path.as_posix()
+    return quote(path.as_posix(), safe="/")  # ":" too: "c:x" would read as a scheme
 
 
 def _location(r: SarifResult) -> dict:

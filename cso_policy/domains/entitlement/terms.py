@@ -221,6 +221,7 @@ class EntitlementTerms:
 
 def load(tables: dict, policy: Policy) -> EntitlementTerms:
     terms = structured(tables, EntitlementTerms)
+    _check_tiers(terms)
     if terms.overage.formula not in OVERAGE_FORMULAS:
         raise TermsError("$.overage.formula", f"{terms.overage.formula!r} is not supported "
                          f"(known: {', '.join(OVERAGE_FORMULAS)})")
@@ -229,6 +230,21 @@ def load(tables: dict, policy: Policy) -> EntitlementTerms:
         raise TermsError(*problems[0])
     object.__setattr__(terms, "ref", policy.ref)
     return terms
+
+
+def _check_tiers(terms: EntitlementTerms) -> None:
+    """Every table rules index by tier (Section 1 hours) has a value for every tier of
+    ``tiers``, and every alias names one: a missing tier is a TermsError naming the table and
+    the tier, never a KeyError in a rule. (Cells and rows a tier may leave out read as "–".)"""
+    for path, table in (("$.hours.per_quarter", terms.hours.per_quarter), ("$.hours.per_year", terms.hours.per_year)):
+        missing = [t for t in terms.tiers if t not in table]
+        if missing:
+            raise TermsError(path, f"has no value for tier(s) {', '.join(missing)} "
+                             f"(every tier of $.tiers needs one: {', '.join(terms.tiers)})")
+    for alias, tier in terms.tier_aliases.items():
+        if tier not in terms.tiers:
+            raise TermsError(f"$.tier_aliases.{alias}", f"names unknown tier {tier!r} "
+                             f"(expected one of {', '.join(terms.tiers)})")
 
 
 def blank_cell_problems(terms: EntitlementTerms) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from typing import Literal
 from attrs import frozen
 
 from ...core.model import PackKind
-from ...policy.registry import Policy, structured
+from ...policy.registry import Policy, TermsError, structured
 
 MODULE = "expansion"
 PER_DEPLOYMENT = "deployment"
@@ -58,4 +58,15 @@ def expansion_terms(policy: Policy) -> ExpansionTerms | None:
 
 
 def load(tables: dict, policy: Policy) -> ExpansionTerms:
-    return structured(tables, ExpansionTerms)
+    """The structured tables; a tier the core module does not name, or a pack no [packs] row
+    defines, is a TermsError naming the key (a tier left out has no packs: Table 9 "–")."""
+    terms = structured(tables, ExpansionTerms)
+    tiers = policy.tiers
+    unknown = [t for t in terms.tiers if t not in tiers]
+    if unknown:
+        raise TermsError("$.tiers", f"unknown tier(s) {', '.join(unknown)} (expected one of {', '.join(tiers)})")
+    for tier, packs in terms.tiers.items():
+        if packs.pack is not None and packs.pack not in terms.packs:
+            raise TermsError(f"$.tiers.{tier}.pack", f"names pack {packs.pack!r}, which [packs] does not define "
+                             f"(defined: {', '.join(terms.packs) or 'none'})")
+    return terms

@@ -31,6 +31,10 @@ CLOCK_NAMES = {
 RESTART = "restart"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SECONDS_PER_HOUR = 3600
+# The longest target a policy may set: 10 years. Any timestamp of a record (at most 2199-12-31,
+# cso_policy.core.convert.SUPPORTED) plus any target stays a datetime a clock can compute on.
+MAX_TARGET_HOURS = 24 * 366 * 10
+MAX_TARGET_BUSINESS_DAYS = 366 * 10
 
 # ------------------------------------------------------------ file schema (sla.toml)
 
@@ -270,6 +274,12 @@ def _target(spec: TargetSpec, clock: str, units: Units, where: str) -> Target:
         raise SlaDataError(where, f"expected exactly one of {', '.join(allowed)}, got {', '.join(given) or 'none'}")
     if getattr(spec, given[0]) <= 0:
         raise SlaDataError(f"{where}.{given[0]}", "expected a number above 0")
+    if spec.business_days is not None and spec.business_days > MAX_TARGET_BUSINESS_DAYS:
+        raise SlaDataError(f"{where}.business_days", f"expected at most {MAX_TARGET_BUSINESS_DAYS:,} business days (10 years)")
+    if spec.business_days is None:
+        hours = spec.hours if spec.hours is not None else spec.days * units.day_hours
+        if hours > MAX_TARGET_HOURS:
+            raise SlaDataError(f"{where}.{given[0]}", f"expected at most {MAX_TARGET_HOURS:,} hours (10 years)")
     if spec.business_days is not None:
         n = spec.business_days
         return Target(text=f"{n} business day{'s' if n != 1 else ''}", business_days=n)
