@@ -75,11 +75,7 @@ def _read_here(inputs: list[Input], shares: Shares) -> tuple[list, list[SourceFa
         try:
             stream = item.read()
             for file, line, obj in stream:
-                if type(obj) is bytes:
-                    share = shares.of_line(obj)
-                else:
-                    share = shares.of(obj.get("contract")) if type(obj) is dict else 0
-                out.append((share, (number, delivered, file, line, obj)))
+                out.append((shares.of_item(obj), (number, delivered, file, line, obj)))
                 delivered += 1
         except CsoPolicyError:
             raise

@@ -64,6 +64,15 @@ class Shares:
             share = zlib.crc32(contract.encode("utf-8", "surrogatepass")) % self.count
         return share
 
+    def of_item(self, obj) -> int:
+        """The share of what a source gave: a record dict, an undecoded JSON line, or anything
+        else (a line it could not read: any share reports it alike)."""
+        if type(obj) is dict:
+            return self.of(obj.get("contract"))
+        if type(obj) is bytes:
+            return self.of_line(obj)
+        return 0
+
     def of_line(self, raw: bytes) -> int:
         """The share of a raw JSON Lines record."""
         if raw.count(_KEY) == 1:
@@ -74,7 +83,7 @@ class Shares:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return 0
-        return self.of(obj.get("contract")) if type(obj) is dict else 0
+        return self.of_item(obj)
 
 
 @define
@@ -344,12 +353,7 @@ def _route_records(item: Input, number: int, shares: Shares, senders) -> int:
     try:
         stream = item.read()
         for file, line, obj in stream:
-            if type(obj) is dict:
-                share = shares.of(obj.get("contract"))
-            elif type(obj) is bytes:  # an undecoded JSON line
-                share = shares.of_line(obj)
-            else:
-                share = 0
+            share = shares.of_item(obj)
             batches[share].append((file, line, obj))
             delivered += 1
             if len(batches[share]) >= BATCH:
