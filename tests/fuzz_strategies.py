@@ -141,6 +141,24 @@ def raw_line(draw, contract: str = EXAMPLE_CONTRACT_ID, kinds=KINDS) -> bytes:
     return line[: draw(st.integers(0, len(line)))] + draw(st.sampled_from([b"\xff", b"\xc3", b"\x00", b"\r", b""]))
 
 
+@st.composite
+def reread_lines(draw, contract: str = EXAMPLE_CONTRACT_ID, kinds=KINDS) -> list[bytes]:
+    """Lines where identities are read more than once: records, each with up to two more reads
+    of its contract, kind and id, the same content (an overlapping export) or other content,
+    valid or not (a corrected or broken export)."""
+    lines = []
+    for rec in draw(st.lists(record(contract, kinds, broken=False), min_size=1, max_size=4)):
+        lines.append(_encode(dumps(rec)))
+        for _ in range(draw(st.integers(0, 2))):
+            if draw(st.booleans()):
+                lines.append(_encode(dumps(rec)))
+                continue
+            twin = draw(record(contract, (rec["kind"],)))
+            twin.update(kind=rec["kind"], id=rec["id"], contract=rec["contract"])
+            lines.append(_encode(dumps(twin)))
+    return lines
+
+
 # ------------------------------------------------------------------ contracts
 
 

@@ -86,12 +86,47 @@ def test_an_overlapping_export_is_counted_once():
 
 
 def test_a_conflicting_record_names_both_places_and_the_first_is_counted():
-    # w2 re-exported with 80 h instead of 50 h: the first (50 h) counts, 100 h <= 113 h
+    # w2 re-exported with 80 h instead of 50 h: the same day, so the smaller content (50 h)
+    # counts, 100 h <= 113 h
     result = audit([[work("w1", "2026-01-05", 50), work("w2", "2026-01-20", 50)], [work("w2", "2026-01-20", 80)]])
     conflict = result.of("input.conflicting_record")
     assert [(f.record, f.level.name) for f in conflict] == [("w2", "ERROR")]
     assert conflict[0].source.endswith("export-2.jsonl:1") and "export-1.jsonl:2" in conflict[0].message
     assert result.of(QUARTERLY) == []
+
+
+def test_which_read_of_a_conflict_counts_does_not_depend_on_the_file_order():
+    # 80 h read first, 50 h second, and the other way round: the 50 h record counts both times
+    # (same day: the smaller content), so Q1 is 50 + 50 = 100 h <= 113 h either way
+    first, second = [work("w1", "2026-01-05", 50), work("w2", "2026-01-20", 80)], [work("w2", "2026-01-20", 50)]
+    for files in ([first, second], [second, first]):
+        result = audit(files)
+        assert result.of(QUARTERLY) == [], files
+        (conflict,) = result.of("input.conflicting_record")
+        assert conflict.source.endswith(f"export-{files.index(first) + 1}.jsonl:2"), conflict  # the 80 h read
+    # on other days the earliest one counts: w2 dated 01-20 (60 h) counts, the 02-20 read (10 h)
+    # is the conflict, so Q1 is 60 + 60 = 120 h, 7 h over, whichever file comes first
+    early, late = [work("w1", "2026-01-05", 60), work("w2", "2026-01-20", 60)], [work("w2", "2026-02-20", 10)]
+    for files in ([early, late], [late, early]):
+        result = audit(files)
+        assert [(f.record, f.impact.hours) for f in result.of(QUARTERLY)] == [("w2", 7.0)], files
+        assert [f.source.rsplit("/", 1)[-1] for f in result.of("input.conflicting_record")] == [
+            f"export-{files.index(late) + 1}.jsonl:1"]
+
+
+def test_an_invalid_read_of_an_identity_gives_the_same_findings_in_any_order():
+    # the fuzz suite's case: one identity read twice, once with hours the input cannot hold;
+    # the counted read is the same whichever file is read first, so are the findings
+    valid, invalid = work("w1", "2026-01-05", 5), work("w1", "2026-01-05", 1e10)
+    outcomes = set()
+    for files in ([[valid], [invalid]], [[invalid], [valid]], [[valid, invalid]], [[invalid, valid]]):
+        result = audit(files)
+        outcomes.add(tuple((rule, record) for rule, record, *_ in findings(result)))
+        assert sum(i["read"] for i in result.report.summary()["inputs"]) == 2
+    assert len(outcomes) == 1, outcomes
+    # same day: the smaller content counts, here the invalid read ("hours": 1e10 is written
+    # 10000000000.0, before 5), so the valid one is the conflict: both errors, someone decides
+    assert outcomes == {(("input.conflicting_record", "w1"), ("input.invalid_record", None))}
 
 
 def test_every_record_read_is_accounted_for():

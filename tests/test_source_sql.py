@@ -273,7 +273,9 @@ def test_the_summary_names_each_entry_and_accounts_for_every_row(tmp_path, monke
         f"sql {database} (query SELECT * FROM time_entries WHERE hours < 10, kind work)",
     ])
     reads = [(i["source"], i["read"], i["counted"], i["duplicate"]) for _, i in sorted(inputs.items())]
-    assert reads == [("sql", 1, 0, 1), ("sql", 2, 2, 0), ("sql", 2, 2, 0), ("sql", 3, 3, 0)]
+    # the query's row is also a row of the table: one of the two reads is counted, the same one
+    # whatever the order of the entries (equal content: the smaller input name, "(query" here)
+    assert reads == [("sql", 1, 1, 0), ("sql", 2, 2, 0), ("sql", 2, 2, 0), ("sql", 3, 2, 1)]
     assert info.user not in json.dumps(data) and PASSWORD not in json.dumps(data)
     crossing = [f for f in data["findings"] if f["rule"] == QUARTERLY]
     assert [f["source"] for f in crossing] == [f"sql {database} (table time_entries, kind work):2"]

@@ -6,14 +6,16 @@ record the ingest:
 - reads each input on its own: a source that fails mid-stream loses only its own unread
   records (:class:`SourceFailure`), every other input is read in full;
 - counts what each input delivered (``read``), for the summary's accounting;
-- identifies each record by contract, kind and id: a later record with the same identity is
-  an exact repeat (:data:`DUPLICATE`) or, with other content, a conflict (:data:`CONFLICTING`);
-  the first one read is the one counted. Identities are compared by 64-bit digests kept in
-  arrays (about 32 bytes a record), never by keeping the records; contents only within one
-  day and id, where a repeat with the same content must be;
-- orders the records by the day their kind dates them (``dated_by``), then id, then the order
-  read, whatever the order of the files and of the lines in them, so that the record that
-  crosses a cap is the one that crosses it in date order.
+- orders the records by the day their kind dates them (``dated_by``), then id, kind and
+  contract, whatever the order of the files and of the lines in them, so that the record that
+  crosses a cap is the one that crosses it in date order;
+- identifies each record by contract, kind and id: of the records with one identity, the
+  first in that order is counted (the earliest day; on one day, the smaller content, then
+  the smaller file and line), and each other is an exact repeat (:data:`DUPLICATE`) or, with
+  other content, a conflict (:data:`CONFLICTING`). Which one is counted never depends on the
+  order the inputs were read in. Identities are compared by 64-bit digests kept in an array
+  (about 8 bytes a record), never by keeping the records; contents only within one day and
+  identity, where a repeat with the same content must be.
 
 Ordering needs every record before the first one is audited. Up to :data:`IN_MEMORY` records
 are sorted in memory; beyond that, each batch is sorted and spilled to a temporary file
@@ -32,6 +34,7 @@ import pickle
 import tempfile
 from array import array
 from collections.abc import Callable, Iterator
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 
@@ -185,47 +188,54 @@ class Ingest:
         record whose identity was read before, a :class:`BadLine` or :class:`LeftOut` as the
         source gave it; ``count`` is the accounting of the input it came from."""
         with _no_gc():
-            ordered, later, where = self._read_all()
+            ordered, shared, where = self._read_all()
             # what was read stays until it is audited: the collector need not walk it again
             gc.freeze()
         try:
-            yield from self._in_order(ordered, later, where)
+            yield from self._in_order(ordered, shared, where)
         finally:
             gc.unfreeze()
 
-    def _in_order(self, ordered, later: dict[int, int], where) -> Iterator[tuple[str, int, object, InputCount]]:
+    def _in_order(self, ordered, shared: set[int], where) -> Iterator[tuple[str, int, object, InputCount]]:
         counts = self._counts
         loads = orjson.loads
-        if not later:  # no identity read twice, the common case
+        if not shared:  # no identity read twice, the common case
             for _, (file, line, obj, source, _) in ordered:
                 yield file, line, loads(obj) if type(obj) is bytes else obj, counts[source]
             return
-        firsts = set(later.values())
-        block_key, block = None, {}  # the firsts among the records of one (day, id)
-        for key, (file, line, obj, source, number) in ordered:
-            if type(obj) is bytes:
-                obj = loads(obj)
-            if key != block_key:
-                block_key, block = key, {}
-            if number in firsts:
-                block[number] = obj
-            first = later.get(number)
-            if first is not None:
-                # the same content has the same day and id, so a first with it is in this block
-                same = first in block and _same_content(block[first], obj)
-                obj = Repeat(obj, where(first), DUPLICATE if same else CONFLICTING)
-            yield file, line, obj, counts[source]
+        first_of: dict[int, int] = {}  # identity digest -> read number of the one counted
+        for key, items in groupby(ordered, key=itemgetter(0)):
+            block = [item for _, item in items]
+            if key and len(block) > 1:
+                # one identity on one day read more than once: the counted one is the smallest
+                # content, then file and line, whatever the order the inputs were read in
+                block.sort(key=_content_order)
+            counted = None  # the decoded record counted in this block, to compare contents with
+            for file, line, obj, source, number in block:
+                if type(obj) is bytes:
+                    obj = loads(obj)
+                if key:
+                    digest = hash((obj["contract"], obj["kind"], obj["id"]))
+                    if digest in shared:
+                        first = first_of.setdefault(digest, number)
+                        if first == number:
+                            counted = obj
+                        else:
+                            # the same content has the same day and identity: it is in this block
+                            same = counted is not None and _same_content(counted, obj)
+                            obj = Repeat(obj, where(first), DUPLICATE if same else CONFLICTING)
+                yield file, line, obj, counts[source]
 
     def _read_all(self):
-        """Read every input: the records in canonical order, the later reads of an identity,
-        and where a read number was read."""
+        """Read every input: the records in canonical order, the digests of the identities read
+        more than once, and where a read number was read."""
         ordered = SortedSpill(self.limit)
-        identities, sequence = array("q"), array("q")  # per identified record: identity digest, read number
+        identities = array("q")  # a digest per identified record
         file_ids: dict[str, int] = {}  # where each record was read: a file number and line, in arrays
         read_file, read_line = array("l"), array("q")
         counts: list[InputCount] = []
         day = self.day
-        add_identity, add_sequence = identities.append, sequence.append
+        add_identity = identities.append
         add_file, add_line, add = read_file.append, read_line.append, ordered.add
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         seq = 0
@@ -257,9 +267,8 @@ class Ingest:
                         contract, kind, record_id = obj.get("contract"), obj.get("kind"), obj.get("id")
                         if type(contract) is str and type(kind) is str and type(record_id) is str:
                             add_identity(hash((contract, kind, record_id)))
-                            add_sequence(seq)
-                            # the day, then the id; equal keys keep the order read (the sort is stable)
-                            key = day(obj) + "\0" + record_id
+                            # the day, then the identity; equal keys are one identity read again
+                            key = "\0".join((day(obj), record_id, kind, contract))
                     add_file(file_ids.setdefault(file, len(file_ids)))
                     add_line(line or 0)
                     add(key, (file, line, kept, number, seq), weight)
@@ -288,7 +297,7 @@ class Ingest:
             line = read_line[number]
             return f"{files[read_file[number]]}:{line}" if line else files[read_file[number]]
 
-        return iter(ordered), _later_reads(identities, sequence), where
+        return iter(ordered), _shared(identities), where
 
 
 def _same_content(a, b) -> bool:
@@ -309,22 +318,19 @@ def _no_gc():
             gc.enable()
 
 
-def _later_reads(identities: array, sequence: array) -> dict[int, int]:
-    """read number -> read number of the first record with the same identity, for every record
-    but the first of each identity."""
+def _shared(identities: array) -> set[int]:
+    """The digests of the identities read more than once."""
     ordered = sorted(identities)  # in C, and smaller than a set of them
-    shared = {a for a, b in zip(ordered, ordered[1:]) if a == b}
-    del ordered
-    if not shared:
-        return {}
-    first_of: dict[int, int] = {}
-    out: dict[int, int] = {}
-    for digest, number in zip(identities, sequence):
-        if digest in shared:
-            first = first_of.setdefault(digest, number)
-            if first != number:
-                out[number] = first
-    return out
+    return {a for a, b in zip(ordered, ordered[1:]) if a == b}
+
+
+def _content_order(item: tuple) -> tuple:
+    """How the reads of one identity on one day are ordered: by content (the line as read, or
+    the record as canonical JSON), then file and line."""
+    file, line, obj, _, _ = item
+    if type(obj) is not bytes:
+        obj = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=repr)
+    return obj, file, line or 0
 
 
 __all__ = ["CONFLICTING", "DUPLICATE", "IN_MEMORY", "Ingest", "Input", "InputCount", "Repeat", "SortedSpill",

@@ -122,13 +122,16 @@ conflicting_record = Rule(
     title="A record with the contract, kind and id of another but other content",
     clause="record format",
     level=Level.ERROR,
-    description="The first record read with an identity is counted; a later one with other content "
-    "(a corrected export) is not, and the finding names both places so that someone decides.",
+    description="Of the records read with one identity, one is counted: the earliest dated, and on "
+    "one date the smaller content (the line as written), then the smaller file and line, whatever "
+    "the order the inputs are read in. Another read with other content (a corrected export) is "
+    "not counted, and the finding names both places so that someone decides.",
     examples=(
         fails(_work("w1", 5), _work("w1", 6), flags=["w1"],
-              note="w1 read with 5 h, then with 6 h: the 5 h are counted, the 6 h record is a conflict"),
+              note="w1 read with 5 h and with 6 h on one date: the smaller content (5 h) is counted, "
+                   "the 6 h record is a conflict"),
         fails(_work("w1", 5), _work("w1", 5, date="2026-02-03"), flags=["w1"],
-              note="the same id dated another day is other content"),
+              note="the same id dated another day is other content; the earlier date is counted"),
         passes(_work("w1", 5), _work("w1", 5), note="the same content is a duplicate, not a conflict"),
     ),
 )
