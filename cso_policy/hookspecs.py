@@ -41,7 +41,9 @@ def cso_policy_rules() -> Iterable[Rule]:
     A :class:`cso_policy.Rule` is data plus pure functions, usually made with the
     :func:`cso_policy.rule` decorator: ``check(record, contract, pool, audit)`` runs for each
     record of one of its ``kinds``; ``finish(audit)`` runs once after the last record; both
-    yield :class:`cso_policy.Violation`. A rule carries ``examples`` (records that must and must
+    yield :class:`cso_policy.Violation` (one with a wrong field, a message that is not text or an
+    impact that is not a finite number, is left out and is a ``plugin.error`` naming the rule and
+    the field). A rule carries ``examples`` (records that must and must
     not give its finding, :func:`cso_policy.fails` and :func:`cso_policy.passes`), which the
     test kit and ``cso-policy test`` run. Rule ids are unique across all plugins; keep run
     state in ``audit.state``, ``contract.state`` or ``pool.state``, never on the rule.
@@ -255,7 +257,8 @@ def cso_policy_entitlements(pool: Pool, moment: datetime) -> Iterable[Entitlemen
     :param moment: the as-of time; the current period is the one holding it.
 
     Each :class:`cso_policy.EntitlementSection` has a ``key`` and JSON-serialisable ``data``
-    (for ``--format json``) and the ``text`` lines shown for it.
+    (for ``--format json``) and the ``text`` lines shown for it. A wrong one is left out with a
+    warning on stderr.
 
     Not firstresult: every plugin's sections are shown, in plugin order.
 
@@ -295,7 +298,9 @@ def cso_policy_report_sections(audit: Audit) -> dict:
 
     :param audit: the finished run (a :class:`cso_policy.Audit`): its contracts and their state.
 
-    Sections appear under ``summary`` in the json report and in ``Report.sections``.
+    Sections appear under ``summary`` in the json report and in ``Report.sections``. Each must be
+    plain JSON (text keys, finite numbers) and named unlike what the summary has already (``hours``,
+    ``inputs``, ``by_level``...); another is left out and is a ``plugin.error``.
 
     With ``--jobs``, each process returns the sections of its own contracts and they are
     merged: lists of rows that each name their ``contract`` in contract order, numbers added,
@@ -349,8 +354,9 @@ def cso_policy_adjust_finding(finding: Finding, audit: Audit) -> Finding | bool 
 
     Return a replacement :class:`cso_policy.Finding` (e.g. with ``attrs.evolve(finding,
     level=Level.WARNING)``), ``False`` to suppress it, ``True`` to keep it, or None to leave
-    it to the next plugin. Any other answer, or raising, keeps the finding and is one
-    ``plugin.error`` naming the plugin. Findings come as the rules give them, not sorted.
+    it to the next plugin. Any other answer (a Finding with a field of the wrong type too), or
+    raising (``sys.exit`` too), keeps the finding and is one ``plugin.error`` naming the plugin.
+    Findings come as the rules give them, not sorted.
 
     firstresult: the first plugin that returns something other than None decides.
 

@@ -7,8 +7,8 @@ Every built-in domain, record source and report format is a default plugin
 only when the user trusts it, see :func:`workspace_plugins_allowed`). Each run gets a fresh
 manager. A plugin that fails to import (even with ``SystemExit``), implements a hook that does
 not exist (a misspelling) or implements none at all, is recorded as a :class:`PluginProblem` and
-the run goes on without it. What a plugin prints while it is imported goes to stderr, never into
-a report on stdout.
+the run goes on without it. What a plugin prints while it is imported or runs goes to stderr,
+never into a report on stdout (:func:`plugin_output_to_stderr`).
 """
 
 from __future__ import annotations
@@ -179,11 +179,11 @@ def load_entrypoint_plugins(pm: PluginManager) -> None:
         dist = getattr(ep, "dist", None)
         version = dist.version if dist is not None else None
         try:
-            with contextlib.redirect_stdout(sys.stderr):
+            with plugin_output_to_stderr():
                 plugin = ep.load()
             pm.register(plugin, name=ep.name)
         except (Exception, SystemExit) as exc:  # a broken plugin must not stop the run
-            found.append(PluginProblem(ep.name, "import", _describe(exc)))
+            found.append(PluginProblem(ep.name, "import", describe(exc)))
             continue
         origin = f"entry point of {dist.name} {version}" if dist is not None else "entry point"
         pm.info[ep.name] = PluginInfo(ep.name, origin, version)
@@ -200,7 +200,7 @@ def load_local_plugins(pm: PluginManager, specs, base: Path = Path("."), *, conf
         if pm.has_plugin(name):
             continue
         try:
-            with contextlib.redirect_stdout(sys.stderr):  # a print at import must not reach a report
+            with plugin_output_to_stderr():  # a print at import must not reach a report
                 if spec.endswith(".py"):
                     path = base / spec if not Path(spec).is_absolute() else Path(spec)
                     if confine and not _inside(path, base):
@@ -216,15 +216,61 @@ def load_local_plugins(pm: PluginManager, specs, base: Path = Path("."), *, conf
             found.append(PluginProblem(name, "import", str(exc)))
             continue
         except (Exception, SystemExit) as exc:
-            found.append(PluginProblem(name, "import", _describe(exc)))
+            found.append(PluginProblem(name, "import", describe(exc)))
             continue
         pm.info[name] = PluginInfo(name, spec, getattr(module, "__version__", None))
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
+    """What a plugin raised, for a plugin.error: ``ValueError: boom``; a ``sys.exit`` says so."""
     if isinstance(exc, SystemExit):
         return f"SystemExit: the plugin called sys.exit({exc.code!r})"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _real_stdout() -> bool:
+    """Whether ``sys.stdout`` writes to the process's file descriptor 1 (not a test runner's
+    stream, nor already redirected)."""
+    try:
+        return sys.stdout is not None and sys.stdout.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def plugin_output_to_stderr(*, fd: bool = True):
+    """While plugins load and run: what they write to stdout goes to stderr, so that stdout holds
+    the report alone. ``print`` (``sys.stdout``) always; with *fd*, when ``sys.stdout`` is the
+    process's own stdout, also what is written to file descriptor 1 itself (``os.write(1, ...)``,
+    C code, a forked ``--jobs`` process), by pointing it at stderr until the block ends. Nested
+    uses are cheap: the inner one finds stdout already redirected."""
+    saved = None
+    original = sys.stdout
+    if fd and _real_stdout() and sys.stderr is not None:
+        with contextlib.suppress(Exception):
+            original.flush()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        try:
+            saved = os.dup(1)
+            os.dup2(2, 1)
+        except OSError:  # no stderr to point it at: the Python-level redirect only
+            if saved is not None:
+                os.close(saved)
+            saved = None
+    try:
+        if sys.stderr is None:
+            yield
+        else:
+            with contextlib.redirect_stdout(sys.stderr):
+                yield
+    finally:
+        if saved is not None:
+            # what a plugin left in the buffer of the original stdout object goes to stderr too
+            with contextlib.suppress(Exception):
+                original.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _inside(path: Path, base: Path) -> bool:

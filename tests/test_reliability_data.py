@@ -312,3 +312,16 @@ def test_timestamps_at_the_edge_of_the_range_are_computed_on(tmp_path, other_fin
     assert "entitlement.outside_term" in rules, rules
     assert not any(r.startswith(("input.", "plugin.", "rule.")) for r in rules), "\n".join(f["rule"] + ": " + f["message"] for f in report["findings"] if f["rule"].startswith("input."))
     assert findings_of(report, "OTHER") == other_findings
+
+
+@pytest.mark.parametrize("period", ["2026-Q²", "²⁰²⁶-Q1", "２０２６-Q1", "2026-Q١", "9999-Q1", "2026-M1²"])
+def test_a_period_with_digits_that_are_not_ascii_is_an_invalid_record(tmp_path, other_findings, period):
+    """``"²".isdigit()`` is true but ``int("²")`` raises: such a period once ended the whole run."""
+    line = {"kind": "invoice_line", "id": "i-odd", "lob": "retail", "period": period, "item": "overage_hours",
+            "quantity": 1, "rate": 240.0, "amount": 240.0, "currency": "USD"}
+    result = run(workspace(tmp_path / "ws", GOOD + [line]), "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = strict_json(result.stdout)
+    (bad,) = [f for f in report["findings"] if f["contract"] == "EX-2026"]
+    assert bad["rule"] == "input.invalid_record" and f"$.period: expected a contract period like 2026-Q1" in bad["message"]
+    assert findings_of(report, "OTHER") == other_findings

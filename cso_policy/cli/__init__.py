@@ -15,10 +15,12 @@ import click
 
 from .. import exitcodes
 from .._version import __version__
+from ..core.convert import out_of_range
 from ..core.pipeline import Catalogue
 from ..errors import CsoPolicyError, UsageError
 from ..inputs.workspace import Workspace
-from ..plugins import TRUST_WORKSPACE_ENV, get_plugin_manager, load_local_plugins, workspace_plugins_allowed
+from ..plugins import (TRUST_WORKSPACE_ENV, get_plugin_manager, load_local_plugins, plugin_output_to_stderr,
+                       workspace_plugins_allowed)
 
 
 def plugin_specs() -> tuple[str, ...]:
@@ -53,8 +55,9 @@ def catalogue(ws: Workspace | None = None, specs: tuple[str, ...] | None = None)
     if ws is not None:
         load_local_plugins(pm, ws.plugins, ws.root, confine=True)
     pm.check_hooks()
-    cat = Catalogue.from_plugins(pm)
-    cat.configure(ws.plugin_options if ws else {}, ws.root if ws else None)
+    with plugin_output_to_stderr():  # hooks run here: what they print is not the command's output
+        cat = Catalogue.from_plugins(pm)
+        cat.configure(ws.plugin_options if ws else {}, ws.root if ws else None)
     return cat
 
 
@@ -76,7 +79,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except CsoPolicyError as exc:
-            click.echo(f"cso-policy: error: {exc}", err=True)
+            click.echo(f"cso-policy: error: {one_line(exc)}", err=True)
             sys.exit(exitcodes.USAGE)
         except KeyboardInterrupt:
             click.echo("cso-policy: interrupted", err=True)
@@ -89,9 +92,13 @@ def handle_errors(fn):
             click.echo(f"cso-policy: error: internal error: SystemExit: exit code {exc.code!r} "
                        f"({REPORT_HINT})", err=True)
             sys.exit(exitcodes.USAGE)
+        except OSError as exc:  # the machine, not a bug: a full disk, a closed pipe, a name too long
+            where = exc.filename if exc.filename is not None else "standard output or a file"
+            click.echo(f"cso-policy: error: {one_line(where)}: cannot read or write ({exc.strerror or exc})", err=True)
+            sys.exit(exitcodes.USAGE)
         except Exception as exc:
-            message = " ".join(str(exc).split())  # one line
-            click.echo(f"cso-policy: error: internal error: {type(exc).__name__}: {message} ({REPORT_HINT})", err=True)
+            click.echo(f"cso-policy: error: internal error: {type(exc).__name__}: {one_line(exc)} ({REPORT_HINT})",
+                       err=True)
             sys.exit(exitcodes.USAGE)
 
     return wrapper
@@ -116,6 +123,9 @@ class AsOf(click.ParamType):
             if "T" in value or " " in value:
                 self.fail(f"{value!r} has no UTC offset (add Z or +hh:mm)", param, ctx)
             parsed = parsed.replace(tzinfo=timezone.utc)
+        problem = out_of_range(parsed)
+        if problem is not None:
+            self.fail(f"{value!r}: {problem}", param, ctx)
         return parsed
 
 
@@ -219,7 +229,40 @@ def write_all(outputs: list[tuple[Path | None, object]], what: str = "report") -
                 os.unlink(stream.name)
 
 
-@click.group()
+class CommandLine(click.Group):
+    """The ``cso-policy`` group: every usage error is one line on stderr and exit 2, with a hint
+    naming the help to read (``cso-policy: error: No such option '--bogus' (see 'cso-policy
+    audit --help')``), instead of click's usage block; no command at all prints the help on
+    stdout and exits 0."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            exit_code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help(), color=exc.ctx.color)
+            sys.exit(exitcodes.OK)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"cso-policy: error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exitcodes.USAGE)
+        except click.ClickException as exc:
+            click.echo(f"cso-policy: error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exitcodes.USAGE if exc.exit_code not in _EXIT_CODES else exc.exit_code)
+        except click.exceptions.Abort:  # Ctrl-C or end of input at a prompt
+            click.echo("cso-policy: interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        # a command that returns went well; click hands back the code of ctx.exit() (--help, --version)
+        sys.exit(exit_code if isinstance(exit_code, int) else exitcodes.OK)
+
+
+def one_line(text: str) -> str:
+    """*text* as one line: line breaks and runs of spaces become one space."""
+    return " ".join(str(text).split())
+
+
+@click.group(cls=CommandLine)
 @click.version_option(__version__, prog_name="cso-policy")
 @click.option("--plugin", "-p", "plugins", multiple=True, metavar="MODULE|FILE.py",
               help="Load a local plugin (repeatable). Set CSO_POLICY_DISABLE_PLUGIN_AUTOLOAD=1 to skip entry points.")

@@ -59,8 +59,8 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, store, target
         except OSError as exc:
             reason = "not a folder" if isinstance(exc, (FileExistsError, NotADirectoryError)) else (exc.strerror or exc)
             raise CsoPolicyError(f"{output_dir}: cannot make the output folder ({reason})") from None
-        files = [(output_dir / cat.formats[name].file_name, functools.partial(cat.formats[name].write, report))
-                 for name in formats]
+        files = [(output_dir / file_name, functools.partial(cat.formats[name].write, report))
+                 for name, file_name in output_names(dict.fromkeys(formats), cat.formats).items()]
         write_all(files, what=f"{', '.join(formats)} report")
         # the files are the report: say where they went, and what they say in short
         click.echo("wrote " + ", ".join(str(path) for path, _ in files))
@@ -68,3 +68,17 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, store, target
     else:
         write_to(output, functools.partial(cat.formats[formats[0]].write, report), what=f"{formats[0]} report")
     sys.exit(exitcodes.for_findings(report.findings, fail_on))
+
+
+def output_names(formats, known) -> dict[str, str]:
+    """format -> its file in --output-dir: ``report.EXT``; a format whose file another chosen
+    format already takes (a plugin's format with the extension ``json``) is ``report.NAME.EXT``."""
+    names: dict[str, str] = {}
+    for name in formats:
+        file_name = known[name].file_name
+        if file_name in names.values():
+            stem, _, extension = file_name.rpartition(".")
+            file_name = f"{stem}.{name}.{extension}"
+        names[name] = file_name
+    return names
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import os
 import sys
@@ -17,17 +18,23 @@ from ..core.context import ContractView
 from ..core.pipeline import Catalogue, audit
 from ..errors import UsageError
 from ..inputs.workspace import CONFIG_NAME
+from ..plugins import plugin_output_to_stderr
 from . import AsOf, handle_errors, plugin_specs, warn_plugin_problems
 from .run import AuditSpec, set_up
 
 NO_RECORDS = "no records given: used 0 shows nothing was read"
 
 
+PACKAGE_KEYS = ("package", "tier", "lines_of_business")
+"""What the json table of a package holds before its sections; no section may take these keys."""
+
+
 def package_sections(cat: Catalogue, view: ContractView, moment: datetime) -> list[tuple[dict, list]]:
-    """Per package: its json table and the sections every domain shows of it."""
+    """Per package: its json table and the sections every domain shows of it (a plugin's wrong
+    section is left out, and a warning on stderr: see :meth:`Catalogue.entitlement_sections`)."""
     out = []
     for pool in view.pools.values():
-        sections = cat.entitlement_sections(pool, moment)
+        sections = cat.entitlement_sections(pool, moment, reserved=PACKAGE_KEYS)
         table = {"package": pool.id, "tier": pool.tier, "lines_of_business": pool.lobs,
                  **{s.key: s.data for s in sections}}
         out.append((table, sections))
@@ -95,6 +102,14 @@ def command(contract, workspace, record_paths, policy_paths, as_of, fmt):
         raise UsageError(f"{contract!r} is not a contract file; to look up a contract id, give a WORKSPACE "
                          f"folder with a {CONFIG_NAME} (there is none in the current folder)")
     moment = as_of or datetime.now(timezone.utc)
+    # until the output is whole, what plugins print goes to stderr: stdout is for the output
+    with plugin_output_to_stderr():
+        cat, text = _entitlements(contract, workspace, record_paths, policy_paths, moment, fmt, by_path)
+    sys.stdout.write(text)
+    warn_plugin_problems(cat)
+
+
+def _entitlements(contract, workspace, record_paths, policy_paths, moment, fmt, by_path) -> tuple[Catalogue, str]:
     setup = set_up(AuditSpec(
         workspace=workspace, contract_paths=(contract,) if by_path else (), record_paths=tuple(record_paths),
         policy_paths=tuple(policy_paths), as_of=moment, select=(), ignore=(), waivers_path=None,
@@ -117,5 +132,6 @@ def command(contract, workspace, record_paths, policy_paths, as_of, fmt):
     until = lambda streams: [(raw for raw in s if day(raw[2]) <= last_day) for s in streams]  # noqa: E731
     _, views = audit(cat, [chosen], setup.inputs, base=setup.record_base, rules=rules, as_of=moment,
                      policy_roots=setup.policy_roots, plugin_options=setup.options, wrap_streams=until)
-    write_entitlements(cat, views[chosen.id], moment, sys.stdout, fmt, note=None if setup.inputs else NO_RECORDS)
-    warn_plugin_problems(cat)
+    out = io.StringIO()
+    write_entitlements(cat, views[chosen.id], moment, out, fmt, note=None if setup.inputs else NO_RECORDS)
+    return cat, out.getvalue()

@@ -13,13 +13,16 @@ the same inputs; options are recorded by hash, so that no credential is written.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from pathlib import Path
 
 import orjson
 
 from .._version import __version__
-from ..policy.lock import content_hash, read_lock
+from ..errors import ConfigError
+from ..lint.files import read_lock
+from ..policy.lock import content_hash
 
 RECORD_VERSION = 1
 
@@ -59,7 +62,11 @@ def run_record(spec, setup, views: dict, inputs: list[dict]) -> dict:
         policy = view.policy
         if policy.ref not in policies:
             locked = read_lock(policy.path.parent.parent).get(f"{policy.ref}")
-            policies[policy.ref] = {"ref": policy.ref, "content": content_hash(policy.path), "lock": locked}
+            try:
+                content = content_hash(policy.path)
+            except OSError as exc:
+                raise ConfigError(f"{exc.filename or policy.path}: cannot read ({exc.strerror or exc})") from None
+            policies[policy.ref] = {"ref": policy.ref, "content": content, "lock": locked}
     contracts = sorted({view.contract.path for view in views.values() if view.contract.path})
     workspace = Path(spec.workspace) if spec.workspace is not None else None
     config = _maybe_digest(workspace / "cso-policy.toml") if workspace is not None else None
@@ -105,8 +112,12 @@ def _input(item: dict) -> dict:
     """One input of the summary's accounting, with the sha256 of its file when it is one."""
     out = {"source": item["source"], "input": item["input"], "records": item["read"]}
     path = Path(item["input"])
-    if path.is_file():
-        out.update(file_digest(path))
+    try:
+        if path.is_file():
+            out.update(file_digest(path))
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:  # too long for a file name: an input that is not a file
+            out["error"] = exc.strerror or str(exc)
     return out
 
 

@@ -18,6 +18,7 @@ from ..core.evaluator import build_contracts
 from ..core.pipeline import Catalogue, RunSetup, audit, make_report, record_inputs
 from ..domains.waivers import load_waivers
 from ..inputs.workspace import RecordInput, load_contracts, load_workspace
+from ..plugins import plugin_output_to_stderr
 from ..reports import Report
 from ..reports.baseline import load_baseline
 from . import AsOf, catalogue, plugin_specs
@@ -179,7 +180,13 @@ def _workspace_key(workspace, contract_paths) -> str:
 
 def run_spec(spec: AuditSpec, *, progress: bool = False, jobs=1, scheduler=None, record: bool = False,
              keep: bool = False) -> Run:
-    """The audit of *spec* (see :func:`run`); with *keep*, kept in the history store ``spec.store``."""
+    """The audit of *spec* (see :func:`run`); with *keep*, kept in the history store ``spec.store``.
+    Until it returns, what plugins write to stdout goes to stderr: stdout is for the report."""
+    with plugin_output_to_stderr():
+        return _run_spec(spec, progress=progress, jobs=jobs, scheduler=scheduler, record=record, keep=keep)
+
+
+def _run_spec(spec: AuditSpec, *, progress: bool, jobs, scheduler, record: bool, keep: bool) -> Run:
     started = time.perf_counter()
     setup = set_up(spec)
     cat = setup.catalogue

@@ -24,7 +24,6 @@ import json
 import sys
 import tempfile
 import time
-import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime
@@ -38,6 +37,7 @@ from ..core.convert import StructureError, structure
 from ..core.model import Finding
 from ..core.pipeline import Catalogue
 from ..errors import ConfigError
+from ..inputs.toml import read_toml, read_utf8
 from ..inputs.workspace import RecordInput
 from ..testing import EXAMPLE_AS_OF, Workspace, example_problem
 from . import catalogue, handle_errors, warn_plugin_problems, write_to
@@ -83,12 +83,7 @@ class Outcome:
 
 
 def _case_file(path: Path) -> CaseFile:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.suffix == ".toml" else json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
-        raise ConfigError(f"{path}: invalid {path.suffix[1:].upper()} ({exc})") from None
+    data = read_toml(path) if path.suffix == ".toml" else _read_json(path)
     if isinstance(data, dict) and isinstance(data.get("as_of"), str):
         data = {**data, "as_of": data["as_of"].replace("Z", "+00:00")}
     try:
@@ -101,13 +96,27 @@ def _case_file(path: Path) -> CaseFile:
     return case
 
 
+def _read_json(path: Path):
+    """The JSON of *path*, read as ``read_toml`` reads TOML: one line naming the file otherwise."""
+    text = read_utf8(path, "JSON file")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: invalid JSON ({exc})") from None
+
+
 def find_cases(paths: list[Path]) -> list[Path]:
     """Every case folder (a folder with an expect file) at or below *paths*, sorted."""
     found: set[Path] = set()
     for given in paths:
-        if not given.exists():
-            raise ConfigError(f"{given}: no such file or folder")
-        folder = given if given.is_dir() else given.parent
+        try:
+            if not given.exists():
+                raise ConfigError(f"{given}: no such file or folder")
+            folder = given if given.is_dir() else given.parent
+        except OSError as exc:  # a name too long
+            raise ConfigError(f"{given}: cannot read ({exc.strerror or exc})") from None
         for name in EXPECT_FILES:
             found.update(p.parent for p in folder.rglob(name))
     if not found:
@@ -124,13 +133,17 @@ def _files(folder: Path, sub: str, pattern: str, skip: tuple[str, ...] = ()) -> 
 
 def run_case(folder: Path, plugins: list) -> str | None:
     """Why the case folder's findings are not what its expect file says; None when they are."""
-    expect = next(folder / n for n in EXPECT_FILES if (folder / n).is_file())
+    expect = next((folder / n for n in EXPECT_FILES if (folder / n).is_file()), None)
+    if expect is None:  # an expect.toml that is a folder, a FIFO...
+        raise ConfigError(f"{folder}: {' or '.join(EXPECT_FILES)} is not a file")
     case = _case_file(expect)
     contracts = _files(folder, "contracts", "*.toml", skip=EXPECT_FILES)
     if not contracts:
         raise ConfigError(f"{folder}: a case needs contracts (*.toml beside {expect.name}, or contracts/)")
-    ws = Workspace(folder, contract_files=contracts)
-    inputs = [RecordInput(path=p) for p in _files(folder, "records", "*.jsonl")]
+    # the workspace reads its files relative to its root: paths that include the root would
+    # name it twice when it is relative (cases/c1/cases/c1/...)
+    ws = Workspace(folder, contract_files=[p.relative_to(folder) for p in contracts])
+    inputs = [RecordInput(path=p.relative_to(folder)) for p in _files(folder, "records", "*.jsonl")]
     result = ws.audit(plugins=plugins, as_of=case.as_of or EXAMPLE_AS_OF, select=case.select, inputs=inputs)
     problems = []
     for want in case.must:

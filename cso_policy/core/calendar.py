@@ -18,6 +18,7 @@ from attrs import define, field, frozen
 from dateutil.relativedelta import relativedelta
 
 from ..errors import ConfigError
+from .convert import SUPPORTED
 
 PERIOD_KINDS = ("week", "month", "quarter", "half", "year")
 _MONTHS_PER = {"month": 1, "quarter": 3, "half": 6, "year": 12}
@@ -124,16 +125,16 @@ class ContractCalendar:
     def parse_label(self, label: str) -> tuple[str, int] | None:
         """``2026-Q1`` -> ``("quarter", index)``; ``2026`` -> ``("year", index)``; None if malformed."""
         year_text, _, rest = label.partition("-")
-        if not (year_text.isdigit() and len(year_text) == 4):
+        if not (year_text.isascii() and year_text.isdigit() and len(year_text) == 4):
             return None
         year = int(year_text) - self.start.year
-        if year < 0:
+        if year < 0 or int(year_text) > SUPPORTED[1].year:  # as every date of the input
             return None
         if not rest:
             return "year", year
         kinds = {"Q": ("quarter", 4), "H": ("half", 2), "M": ("month", 12)}
         letter, number = rest[:1], rest[1:]
-        if letter not in kinds or not number.isdigit():
+        if letter not in kinds or not (number.isascii() and number.isdigit()):  # not "²"
             return None
         kind, per_year = kinds[letter]
         within = int(number) - 1

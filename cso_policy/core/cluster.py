@@ -21,7 +21,7 @@ from operator import itemgetter
 from attrs import evolve
 
 from ..errors import ConfigError, CsoPolicyError, UsageError
-from ..inputs.ingest import Input, SourceFailure
+from ..inputs.ingest import Input, SourceFailure, source_error
 from .evaluator import AuditResult
 from .shares import Shares, audit_share, merge_results
 
@@ -79,8 +79,8 @@ def _read_here(inputs: list[Input], shares: Shares) -> tuple[list, list[SourceFa
                 delivered += 1
         except CsoPolicyError:
             raise
-        except Exception as exc:  # this input only, as in one process
-            failures.append(SourceFailure(item.plugin, item.source, item.where, delivered, f"{type(exc).__name__}: {exc}"))
+        except (Exception, SystemExit) as exc:  # this input only, as in one process
+            failures.append(SourceFailure(item.plugin, item.source, item.where, delivered, source_error(exc)))
         finally:
             close = getattr(stream, "close", None)
             if close is not None:

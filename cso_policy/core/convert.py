@@ -57,6 +57,15 @@ def _in_range(day: date, value) -> None:
         raise FieldError(f"{_OUT_OF_RANGE}, got {_short(value)}")
 
 
+def out_of_range(moment: date) -> str | None:
+    """Why a date or timestamp (by its own local date) is outside :data:`SUPPORTED`, or None: for
+    values given on the command line or in a workspace file, checked as records are."""
+    day = moment.date() if isinstance(moment, datetime) else moment
+    if SUPPORTED[0] <= day <= SUPPORTED[1]:
+        return None
+    return _OUT_OF_RANGE
+
+
 def _date(value, _type) -> date:
     if isinstance(value, datetime):
         raise FieldError("expected a date (YYYY-MM-DD), got a date-time")
@@ -168,7 +177,8 @@ def _only(kind: type, word: str, inner):
 
     def structure(value, _type):
         if not isinstance(value, kind):
-            raise FieldError(f"expected a {word}, got {value!r}")
+            article = "an" if word[:1] in "aeiou" else "a"
+            raise FieldError(f"expected {article} {word}, got {value!r}")
         return inner(value, _type)
 
     return structure

@@ -8,29 +8,35 @@ rules that read its kind. After the last record every rule's ``finish`` runs. Ea
 :class:`~cso_policy.core.findings.FindingStore`, which gives them back sorted, so the same inputs
 give the same report.
 
-A rule that raises on one record is a ``plugin.error`` finding for that record and keeps
-running for the others, so one record cannot change what is found on the rest (nor what one
-process of ``--jobs`` finds against another). Problems of the run as a whole (a ``finish``
-that raised, an adjust hook that failed) are collected in :attr:`Evaluator.run_problems`, once
-each, for the caller to report.
+A rule that raises on one record (even ``SystemExit``) is a ``plugin.error`` finding for that
+record and keeps running for the others, so one record cannot change what is found on the rest
+(nor what one process of ``--jobs`` finds against another). What plugins hand back is checked at
+this edge: a violation with a wrong field (a message that is not text, an impact that is not a
+finite number...) and a wrong finding from the adjust hook are plugin.errors, not a report that
+cannot be written; lone surrogates in text become U+FFFD. Problems of the run as a whole (a
+``finish`` that raised, an adjust hook that failed, a wrong violation) are collected in
+:attr:`Evaluator.run_problems`, once each, for the caller to report.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from attrs import define
+from attrs import define, evolve
 
 from ..errors import ConfigError
 from ..inputs.ingest import CONFLICTING, Ingest, InputCount, Repeat
 from ..inputs.sources import BadLine, Incomplete, LeftOut
+from ..plugins import describe
 from ..policy.registry import PolicyRegistry
 from .context import Audit, ContractView, build_view
 from .convert import StructureError, _short, record_structurer
 from .findings import FindingStore, Findings
 from .kinds import KindTable
-from .model import Contract, Finding, Record, Violation
+from .model import Contract, Finding, Impact, Level, Record, Violation
 from .rule import Gate, Rule
 
 INVALID = "input.invalid_record"
@@ -120,16 +126,25 @@ class Evaluator:
         the rule runs on for the other records."""
         plugin = r.plugin or "cso_policy"
         if record is None:
-            self.run_problem(f"plugin {plugin}: rule {r.id} {where} raised {type(exc).__name__}: {exc}", plugin)
+            self.run_problem(f"plugin {plugin}: rule {r.id} {where} raised {describe(exc)}", plugin)
             return
         self.emit(
             PLUGIN_ERROR,
             Violation(
-                message=f"plugin {plugin}: rule {r.id} {where} raised {type(exc).__name__}: {exc} at record "
+                message=f"plugin {plugin}: rule {r.id} {where} raised {describe(exc)} at record "
                 f"{record.id} ({record.source}); that record was not checked by it",
                 contract=getattr(record, "contract", None),
                 source=record.source,
             ),
+            plugin=plugin,
+        )
+
+    def kind_failed(self, plugin: str, what: str, exc: BaseException, record: Record) -> None:
+        """A record kind's observer or policy check raised on *record*: a plugin.error for it."""
+        self.emit(
+            PLUGIN_ERROR,
+            Violation(message=f"plugin {plugin}: the {record.kind} record {what} raised {describe(exc)} at record "
+                      f"{record.id} ({record.source})", contract=record.contract, source=record.source),
             plugin=plugin,
         )
 
@@ -147,18 +162,49 @@ class Evaluator:
 
     # -- findings -------------------------------------------------------------------
 
+    def violation(self, r: Rule, v: object, view: ContractView | None = None) -> None:
+        """What rule *r* yielded: a finding; a violation with a wrong field is left out and is one
+        plugin.error (for the run) naming the plugin, the rule and the field."""
+        if r.plugin is None and type(v) is Violation:  # a built-in rule: its tests check its fields
+            self.emit(r.id, v, view)
+            return
+        if not isinstance(v, Violation):
+            problem = f"yielded {_got(v)}, not a Violation"
+        else:
+            why = _violation_problem(v)
+            if why is None:
+                finding = self.finding(r.id, v, view)
+                if finding is None:
+                    return
+                why = finding_problem(finding)  # what came from its record (a lob, a source)
+                if why is None:
+                    self.add(finding)
+                    return
+            name, expected, value = why
+            problem = f"a violation's {name} must be {expected}, got {_got(value)}"
+        plugin = r.plugin or "cso_policy"
+        self.run_problem(f"plugin {plugin}: rule {r.id}: {problem}; it was left out", plugin)
+
     def emit(self, rule_id: str, v: Violation, view: ContractView | None = None, plugin: str | None = None,
              adjust: bool = True) -> None:
         """Turn a violation of *rule_id* into a finding (*plugin*: the plugin a plugin.error is
         about; *adjust*: through the adjust hook, as every finding but those about the run)."""
+        finding = self.finding(rule_id, v, view, plugin)
+        if finding is not None:
+            self.add(finding, adjust)
+
+    def finding(self, rule_id: str, v: Violation, view: ContractView | None = None,
+                plugin: str | None = None) -> Finding | None:
+        """The finding of a violation of *rule_id*, its text made plain (no lone surrogates);
+        None when the rule does not run."""
         rule = self.by_id.get(rule_id)
         if rule is None:  # input.* deselected with --ignore
-            return
+            return None
         record = v.record
         contract = v.contract or (view.id if view else getattr(record, "contract", None))
         if view is None and contract is not None:
             view = self.audit.contracts.get(contract)
-        self.add(
+        return plain_text(
             Finding(
                 rule=rule.id,
                 level=v.level or rule.level,
@@ -172,8 +218,7 @@ class Evaluator:
                 impact=v.impact,
                 period=v.period,
                 plugin=plugin or rule.plugin,
-            ),
-            adjust,
+            )
         )
 
     def add(self, finding: Finding, adjust: bool = True) -> None:
@@ -195,8 +240,8 @@ class Evaluator:
             args = {"finding": finding, "audit": self.audit}
             try:
                 result = function(**{name: args[name] for name in argnames})
-            except Exception as exc:
-                self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding raised {type(exc).__name__}: {exc}; "
+            except (Exception, SystemExit) as exc:  # a plugin's sys.exit is its bug, not the run's end
+                self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding raised {describe(exc)}; "
                                  "the findings it was given are reported unchanged", plugin)
                 return finding
             if result is None:
@@ -206,7 +251,14 @@ class Evaluator:
             if result is False:
                 return None
             if isinstance(result, Finding):
-                return result
+                why = finding_problem(result)
+                if why is None:
+                    return plain_text(result)
+                name, expected, value = why
+                self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding returned a Finding with {name} "
+                                 f"{_got(value)}, not {expected}; the findings it was given are reported unchanged",
+                                 plugin)
+                return finding
             self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding returned {_short(result)}, not a Finding, "
                              "True, False or None; the findings it was given are reported unchanged", plugin)
             return finding
@@ -252,18 +304,21 @@ class Evaluator:
                 count.unresolved += 1
                 continue
             entry = kinds[record.kind]
-            if entry.checks and not self.valid_for_policy(record, view, entry.checks):
+            if entry.checks and not self.valid_for_policy(record, view, entry):
                 count.invalid += 1
                 continue
             count.counted += 1
-            for observe in entry.observers:
-                observe(record, view, pool)
+            for number, observe in enumerate(entry.observers):
+                try:
+                    observe(record, view, pool)
+                except (Exception, SystemExit) as exc:  # a plugin's observer: that record, not the run
+                    self.kind_failed(entry.observer_plugins[number], "observer", exc, record)
             for gate, rules in self.by_kind.get(record.kind, ()):
                 if gate is not None:
                     try:
                         if not gate(record, view, pool, audit):
                             continue
-                    except Exception as exc:  # the gate's rules cannot run on this record
+                    except (Exception, SystemExit) as exc:  # the gate's rules cannot run on this record
                         for r in rules:
                             self.rule_failed(r, "gate", exc, record)
                         continue
@@ -272,8 +327,8 @@ class Evaluator:
                         found = r.check(record, view, pool, audit)
                         if found:
                             for v in found:
-                                self.emit(r.id, v, view)
-                    except Exception as exc:  # a rule's bug is reported, not a crash
+                                self.violation(r, v, view)
+                    except (Exception, SystemExit) as exc:  # a rule's bug (even sys.exit) is reported, not a crash
                         self.rule_failed(r, "check", exc, record)
 
     def not_a_record(self, file: str, line: int, obj, count: InputCount) -> None:
@@ -325,12 +380,20 @@ class Evaluator:
         self.emit(UNKNOWN, Violation(message=f"unknown {what} in contract {view.id}", record=record), view)
         return False
 
-    def valid_for_policy(self, record: Record, view: ContractView, checks) -> bool:
-        """Run the kind's policy checks; the first problem is an input.invalid_record."""
-        for check in checks:
-            problem = check(record, view)
+    def valid_for_policy(self, record: Record, view: ContractView, entry) -> bool:
+        """Run the kind's policy checks; the first problem is an input.invalid_record (a check
+        that raises, a plugin.error: the record is not audited)."""
+        for number, check in enumerate(entry.checks):
+            try:
+                problem = check(record, view)
+                if problem is not None:
+                    if not (isinstance(problem, tuple) and len(problem) == 2 and all(type(p) is str for p in problem)):
+                        raise TypeError(f"a check returns None or (path, message) as text, got {_short(problem)}")
+                    path, msg = problem
+            except (Exception, SystemExit) as exc:
+                self.kind_failed(entry.check_plugins[number], "check", exc, record)
+                return False
             if problem is not None:
-                path, msg = problem
                 self.emit(INVALID, Violation(message=f"{record.source} {path}: {msg}", record=record), view)
                 return False
         return True
@@ -341,8 +404,8 @@ class Evaluator:
             if r.finish is not None:
                 try:
                     for v in r.finish(self.audit) or ():
-                        self.emit(r.id, v)
-                except Exception as exc:
+                        self.violation(r, v)
+                except (Exception, SystemExit) as exc:
                     self.rule_failed(r, "finish", exc)
 
 
@@ -384,6 +447,129 @@ def run_audit(
     evaluator.audit.summary["inputs"] = [c.as_dict() for _, c in sorted(ingest.counts.items())]
     evaluator.finish()
     return evaluator
+
+
+_TEXT_OR_NONE = ("contract", "lob", "period", "clause", "source")
+_FINDING_TEXT = ("message", "clause")
+_FINDING_TEXT_OR_NONE = ("contract", "lob", "record", "source", "period", "policy", "plugin")
+_IMPACT_NUMBERS = ("hours", "amount", "duration_seconds")
+_WAIVER_TEXT = ("reason", "approved_by", "expires")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_INT64 = 2 ** 63
+
+Problem = tuple[str, str, object]
+"""What is wrong with a field: its name, what it must be, the value it has."""
+
+
+def _got(value: object) -> str:
+    """A value for a message, the same on every run: a plain value as written, anything else by its type."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return _short(value)
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _finite(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _impact_problem(impact: object) -> Problem | None:
+    if impact is None:
+        return None
+    if not isinstance(impact, Impact):
+        return "impact", "an Impact or None", impact
+    for name in _IMPACT_NUMBERS:
+        value = getattr(impact, name)
+        if value is not None and not _finite(value):
+            return f"impact.{name}", "a finite number or None", value
+    if impact.currency is not None and not isinstance(impact.currency, str):
+        return "impact.currency", "text or None", impact.currency
+    return None
+
+
+def _violation_problem(v: Violation) -> Problem | None:
+    """The first field of *v* that is not what a Violation documents, or None."""
+    if not isinstance(v.message, str):
+        return "message", "text", v.message
+    for name in _TEXT_OR_NONE:
+        value = getattr(v, name)
+        if value is not None and not isinstance(value, str):
+            return name, "text or None", value
+    if v.level is not None and not isinstance(v.level, Level):
+        return "level", "a Level or None", v.level
+    record = v.record
+    if record is not None and not (isinstance(record, Record) and isinstance(record.id, str)
+                                   and isinstance(getattr(record, "contract", None), str)):
+        return "record", "a Record (with a text id and contract) or None", record
+    return _impact_problem(v.impact)
+
+
+def finding_problem(f: Finding) -> Problem | None:
+    """The first field of *f* that a report could not write, or None."""
+    if not isinstance(f.rule, str) or not f.rule:
+        return "rule", "a non-empty text", f.rule
+    if not isinstance(f.level, Level):
+        return "level", "a Level", f.level
+    for name in _FINDING_TEXT:
+        value = getattr(f, name)
+        if not isinstance(value, str):
+            return name, "text", value
+    for name in _FINDING_TEXT_OR_NONE:
+        value = getattr(f, name)
+        if value is not None and not isinstance(value, str):
+            return name, "text or None", value
+    waiver = f.waiver
+    if waiver is not None and not (isinstance(waiver, dict) and all(isinstance(k, str) for k in waiver)
+                                   and all(isinstance(waiver.get(k), str) for k in _WAIVER_TEXT)):
+        return "waiver", "None or a dict of reason, approved_by and expires", waiver
+    return _impact_problem(f.impact)
+
+
+def _plain(text):
+    if not isinstance(text, str):  # not text: finding_problem names it
+        return text
+    if type(text) is not str:  # a str subclass: its own methods are not ours to run
+        text = str.__str__(text)
+    return _SURROGATES.sub("\ufffd", text) if not text.isascii() and _SURROGATES.search(text) else text
+
+
+def _number(value):
+    if type(value) is float or (type(value) is int and -_INT64 <= value < _INT64) or not _finite(value):
+        return value
+    return float(value)  # a subclass (numpy's float64), or an int too large for a 64-bit integer
+
+
+def _plain_impact(impact: Impact) -> bool:
+    """The common case, at once: an Impact of floats and ASCII text."""
+    hours, amount, seconds, currency = impact.hours, impact.amount, impact.duration_seconds, impact.currency
+    return (type(impact) is Impact and (hours is None or type(hours) is float)
+            and (amount is None or type(amount) is float) and (seconds is None or type(seconds) is float)
+            and (currency is None or (type(currency) is str and currency.isascii())))
+
+
+def plain_text(f: Finding) -> Finding:
+    """*f* as every report can write it: lone surrogates in its text replaced by U+FFFD (UTF-8 has
+    no way to write them), impact numbers as plain ints and floats. Fields of a wrong type are left
+    as they are, for :func:`finding_problem` to name."""
+    changes = {}
+    for name in ("message", "contract", "lob", "record", "source", "period", "clause", "policy", "plugin"):
+        value = getattr(f, name)
+        if value is not None and (type(value) is not str or not value.isascii()):
+            clean = _plain(value)
+            if clean is not value:
+                changes[name] = clean
+    impact = f.impact
+    if impact is not None and not _plain_impact(impact):
+        values = {n: getattr(impact, n) for n in (*_IMPACT_NUMBERS, "currency")}
+        clean = {n: None if x is None else _plain(x) if n == "currency" else _number(x) for n, x in values.items()}
+        if type(impact) is not Impact or any(clean[n] is not values[n] for n in values):
+            changes["impact"] = Impact(**clean)
+    return evolve(f, **changes) if changes else f
 
 
 def _identified(obj) -> bool:

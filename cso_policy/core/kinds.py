@@ -79,6 +79,8 @@ class KindEntry:
     kind: RecordKind
     observers: tuple[Observe, ...]
     checks: tuple[PolicyCheck, ...]
+    observer_plugins: tuple[str, ...] = ()  # the plugin of each observer, in the same order
+    check_plugins: tuple[str, ...] = ()  # the plugin of each check
 
 
 class KindTable(dict[str, KindEntry]):
@@ -101,14 +103,15 @@ class KindTable(dict[str, KindEntry]):
                 raise ConfigError(f"plugin {plugin}: cso_policy_record_kinds returned {item!r}, "
                                   "not a RecordKind or KindObserver")
         table = cls()
-        for name, (_, kind) in kinds.items():
-            observers = [kind.observe] if kind.observe is not None else []
-            checks = [kind.check] if kind.check is not None else []
+        for name, (owner, kind) in kinds.items():
+            observers = [(owner, kind.observe)] if kind.observe is not None else []
+            checks = [(owner, kind.check)] if kind.check is not None else []
             for plugin, extra in extras:
                 if extra.kind == name:
-                    observers += [extra.observe] if extra.observe is not None else []
-                    checks += [extra.check] if extra.check is not None else []
-            table[name] = KindEntry(kind, tuple(observers), tuple(checks))
+                    observers += [(plugin, extra.observe)] if extra.observe is not None else []
+                    checks += [(plugin, extra.check)] if extra.check is not None else []
+            table[name] = KindEntry(kind, tuple(fn for _, fn in observers), tuple(fn for _, fn in checks),
+                                    tuple(plugin for plugin, _ in observers), tuple(plugin for plugin, _ in checks))
         for plugin, extra in extras:
             if extra.kind not in table:
                 raise ConfigError(f"plugin {plugin} observes record kind {extra.kind!r}, which no plugin defines")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import functools
+import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,15 +15,15 @@ from pathlib import Path
 import orjson
 from attrs import define, evolve, field
 
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, CsoPolicyError, UsageError
 from ..inputs.ingest import Ingest, Input
 from ..inputs.sources import RawRecord, RecordSource
 from ..inputs.workspace import RecordInput, expand
 from ..lint import Linter
 from ..lint.catalogue import CORE_LINT_RULES, LintRule
-from ..plugins import PluginManager, PluginProblem
+from ..plugins import PluginManager, PluginProblem, describe, plugin_output_to_stderr
 from ..policy.registry import PolicyModule, PolicyRegistry
-from ..reports import Report, ReportFormat
+from ..reports import SUMMARY_KEYS, Report, ReportFormat
 from .context import ContractView, Pool
 from .convert import StructureError, structure
 from .evaluator import PLUGIN_ERROR, AuditResult, Evaluator, build_contracts, run_audit
@@ -61,10 +64,48 @@ def _by_plugin(pm: PluginManager, hook_name: str, *, lifo: bool = True, **kwargs
             yield impl.plugin_name, item
 
 
-def _failure(exc: BaseException) -> str:
-    if isinstance(exc, SystemExit):
-        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
-    return f"{type(exc).__name__}: {exc}"
+_failure = describe
+
+
+def json_problem(value: object, depth: int = 0) -> str | None:
+    """Why *value* is not plain JSON every report can write (objects with text keys, arrays, text,
+    finite numbers, true, false, null), or None."""
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    if isinstance(value, int):
+        return None if -2 ** 63 <= value < 2 ** 64 else f"the integer {_short(value, 30)} is too large"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"the number {value!r} is not finite"
+    if depth > 200:
+        return "it is nested too deeply"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"the key {_short(key, 30)} is not text"
+            why = json_problem(item, depth + 1)
+            if why is not None:
+                return why
+        return None
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            why = json_problem(item, depth + 1)
+            if why is not None:
+                return why
+        return None
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} is not a JSON value"
+
+
+def plain_json(value: object) -> tuple[object, str | None]:
+    """``(value as plain JSON types, None)``: dicts, lists, str, int, float, bool and None, as every
+    report format reads them; or ``(None, why it is not plain JSON)``."""
+    why = json_problem(value)
+    if why is not None:
+        return None, why
+    try:
+        return orjson.loads(orjson.dumps(value)), None
+    except (TypeError, orjson.JSONEncodeError) as exc:  # a lone surrogate, a str subclass orjson refuses
+        return None, str(exc)
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -147,7 +188,9 @@ class Catalogue:
             _unique(cat.sources, source.name, plugin, "record source")[source.name] = source
             cat.origins[("source", source.name)] = plugin
         for plugin, fmt in _by_plugin(pm, "cso_policy_report_formats"):
-            _unique(cat.formats, fmt.name, plugin, "report format")[fmt.name] = fmt
+            builtin = plugin.startswith("cso_policy.")
+            _unique(cat.formats, fmt.name, plugin, "report format")[fmt.name] = (
+                fmt if builtin else evolve(fmt, write=_guarded_write(fmt, plugin)))
             cat.origins[("format", fmt.name)] = plugin
         cat.policy_roots = [Path(p) for _, p in _by_plugin(pm, "cso_policy_policy_paths")]
         return cat
@@ -173,16 +216,45 @@ class Catalogue:
         checks = _functions(self.pm, "cso_policy_lint_contract")
         return Linter(self.registry(extra_roots), self.lint_rules, checks, self.policy_modules)
 
-    def entitlement_sections(self, pool: Pool, moment: datetime) -> list[EntitlementSection]:
-        """What every domain shows of *pool* in ``cso-policy entitlements``."""
-        return [s for _, s in _by_plugin(self.pm, "cso_policy_entitlements", lifo=False, pool=pool, moment=moment)]
+    def entitlement_sections(self, pool: Pool, moment: datetime,
+                             reserved: Iterable[str] = ()) -> list[EntitlementSection]:
+        """What every domain shows of *pool* in ``cso-policy entitlements``. A section whose key
+        is not text, is *reserved* or another plugin's, whose data is not plain JSON or whose
+        text is not a list of str, is left out and recorded in ``pm.problems`` (once, however many
+        packages it is asked about)."""
+        problems = self.pm.problems
+        known = len(problems)
+        taken: dict[str, str] = dict.fromkeys(reserved, "the command")
+        out = []
+        for plugin, section in _by_plugin(self.pm, "cso_policy_entitlements", lifo=False, pool=pool, moment=moment):
+            data, why = plain_json(section.data)
+            if not isinstance(section.key, str) or not section.key:
+                why = f"an EntitlementSection with key {_short(section.key)}, not a non-empty str"
+            elif section.key in taken:
+                why = f"section {section.key!r}, which {taken[section.key]} already shows"
+            elif why is not None:
+                why = f"section {section.key!r} whose data is not JSON-serialisable ({why})"
+            elif not isinstance(section.text, (list, tuple)) or not all(isinstance(t, str) for t in section.text):
+                why = f"section {section.key!r} whose text is not a list of str"
+            if why is not None:
+                problems.append(PluginProblem(plugin, "cso_policy_entitlements", f"returned {why}; it was left out"))
+                continue
+            taken[section.key] = f"plugin {plugin}"
+            out.append(evolve(section, data=data, text=list(section.text)))
+        fresh = problems[known:]
+        del problems[known:]
+        problems.extend(p for i, p in enumerate(fresh) if p not in problems[:known] and p not in fresh[:i])
+        return out
 
     def report_sections(self, audit) -> tuple[dict, list[PluginProblem]]:
-        """Summary sections the domains add to the report (``hours``...), and the plugins that
-        failed: raised (even ``SystemExit``), returned something other than a dict, or a section
-        that is not JSON-serialisable (that section is left out, the others kept)."""
+        """Summary sections the domains add to the report (``hours``...), as plain JSON, and the
+        plugins that failed: raised (even ``SystemExit``), returned something other than a dict, or
+        a section that is not plain JSON (a key that is not text, a number that is not finite,
+        an object), or named like a part of the summary that is there already (the report's own,
+        another plugin's): that section is left out, the others kept."""
         out: dict = {}
         failed = []
+        taken = {key: "the report" for key in (*SUMMARY_KEYS, *audit.summary)}
         for plugin, impl in _functions(self.pm, "cso_policy_report_sections"):
             def problem(error: str, plugin=plugin) -> None:
                 failed.append(PluginProblem(plugin, "cso_policy_report_sections", error))
@@ -198,12 +270,18 @@ class Catalogue:
                 problem(f"returned {_short(sections)}, not a dict")
                 continue
             for key, value in sections.items():
-                try:
-                    orjson.dumps({key: value}, option=orjson.OPT_NON_STR_KEYS)
-                except (TypeError, orjson.JSONEncodeError) as exc:
-                    problem(f"returned section {_short(key)} that is not JSON-serialisable ({exc}); it was left out")
+                if not isinstance(key, str) or not key:
+                    problem(f"returned section {_short(key)}, whose name is not a non-empty str; it was left out")
+                    continue
+                if key in taken:
+                    problem(f"returned section {key!r}, which {taken[key]} already has; it was left out")
+                    continue
+                value, why = plain_json(value)
+                if why is not None:
+                    problem(f"returned section {_short(key)} that is not JSON-serialisable ({why}); it was left out")
                     continue
                 out[key] = value
+                taken[key] = f"plugin {plugin}"
         return out, failed
 
     def explain_terms(self, view: ContractView, pool: Pool | None) -> list[str]:
@@ -256,6 +334,23 @@ class Catalogue:
 def _functions(pm: PluginManager, hook_name: str):
     """(plugin name, implementation) of every plugin implementing *hook_name*, in registration order."""
     return [(impl.plugin_name, impl.function) for impl in getattr(pm.hook, hook_name).get_hookimpls()]
+
+
+def _guarded_write(fmt: ReportFormat, plugin: str):
+    """A plugin format's ``write``: what it prints goes to stderr, not into the report; a
+    ``sys.exit`` in it is a one-line error naming the format and the plugin (exit 2), not an exit
+    with a code that claims anything about the findings."""
+    write = fmt.write
+
+    def guarded(report, stream):
+        try:
+            with plugin_output_to_stderr(fd=False) if stream is not sys.stdout else contextlib.nullcontext():
+                return write(report, stream)
+        except SystemExit as exc:
+            raise CsoPolicyError(f"report format {fmt.name} of plugin {plugin} called sys.exit({exc.code!r}) while "
+                                 "writing the report; no report was written") from None
+
+    return guarded
 
 
 def _unique(table: dict, name: str, plugin: str, what: str) -> dict:

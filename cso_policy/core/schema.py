@@ -410,7 +410,7 @@ def latest_policy(registry, name: str = "liveperson-cso"):
         return None
 
     def version(ref: str):
-        return tuple(int(p) if p.isdigit() else 0 for p in ref.partition("@")[2].split("."))
+        return tuple(int(p) if p.isascii() and p.isdigit() else 0 for p in ref.partition("@")[2].split("."))
 
     return registry.get(max(refs, key=version))
 

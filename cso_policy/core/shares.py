@@ -33,7 +33,7 @@ import orjson
 from attrs import define, evolve, field
 
 from ..errors import ConfigError, CsoPolicyError
-from ..inputs.ingest import Ingest, Input, InputCount, SourceFailure
+from ..inputs.ingest import Ingest, Input, InputCount, SourceFailure, source_error
 from .evaluator import AuditResult, Evaluator, RunProblem, run_audit
 from .findings import FindingCounts, FindingStore, merged
 
@@ -361,8 +361,8 @@ def _route_records(item: Input, number: int, shares: Shares, senders) -> int:
                 batches[share] = []
     except CsoPolicyError:
         raise
-    except Exception as exc:  # this input only, as in one process
-        raise _Failed(f"{type(exc).__name__}: {exc}", delivered) from None
+    except (Exception, SystemExit) as exc:  # this input only, as in one process
+        raise _Failed(source_error(exc), delivered) from None
     finally:
         for share, batch in enumerate(batches):
             if batch:

@@ -280,8 +280,8 @@ class Ingest:
                         read_bytes = 0
             except CsoPolicyError:
                 raise  # the source's options or file are unusable: exit 2 with its one line
-            except Exception as exc:  # a source's bug or a broken connection: this input only
-                count.failed = f"{type(exc).__name__}: {exc}"
+            except (Exception, SystemExit) as exc:  # a source's bug or a broken connection: this input only
+                count.failed = source_error(exc)
                 self.failures.append(SourceFailure(item.plugin, item.source, item.where, seq - started, count.failed))
             finally:
                 count.read += seq - started
@@ -298,6 +298,13 @@ class Ingest:
             return f"{files[read_file[number]]}:{line}" if line else files[read_file[number]]
 
         return iter(ordered), _shared(identities), where
+
+
+def source_error(exc: BaseException) -> str:
+    """What a record source raised, in one line (a ``sys.exit`` in it says so)."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the source called sys.exit({exc.code!r})"
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def _same_content(a, b) -> bool:
@@ -334,4 +341,4 @@ def _content_order(item: tuple) -> tuple:
 
 
 __all__ = ["CONFLICTING", "DUPLICATE", "IN_MEMORY", "Ingest", "Input", "InputCount", "Repeat", "SortedSpill",
-           "SourceFailure"]
+           "SourceFailure", "source_error"]

@@ -37,13 +37,19 @@ def decode_utf8(raw: bytes, path: Path, what: str = "file") -> str:
         ) from None
 
 
-def read_toml(path: Path) -> dict:
-    """The parsed TOML of *path*; a ConfigError names the file when it is unreadable or invalid."""
+def read_utf8(path: Path, what: str = "file") -> str:
+    """The text of *path* (see :func:`decode_utf8`); a ConfigError names the file when it cannot
+    be read."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    text = decode_utf8(raw, path, "TOML file")
+    return decode_utf8(raw, path, what)
+
+
+def read_toml(path: Path) -> dict:
+    """The parsed TOML of *path*; a ConfigError names the file when it is unreadable or invalid."""
+    text = read_utf8(path, "TOML file")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

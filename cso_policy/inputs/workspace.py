@@ -25,7 +25,7 @@ from pathlib import Path
 
 from attrs import evolve, frozen
 
-from ..core.convert import StructureError, structure_contract
+from ..core.convert import StructureError, out_of_range, structure_contract
 from ..core.model import Contract
 from ..errors import ConfigError
 from .toml import read_toml
@@ -160,9 +160,9 @@ def _as_of(value, where: Path) -> datetime | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ConfigError(f"{problem}, got {value.isoformat()} (no UTC offset: add Z or +hh:mm)")
-        return value
+        return _in_range(value, value, where)
     if isinstance(value, date):
-        return datetime.combine(value, time(0), tzinfo=timezone.utc)
+        return _in_range(datetime.combine(value, time(0), tzinfo=timezone.utc), value, where)
     if not isinstance(value, str):
         raise ConfigError(f"{problem}, got {_kind(value)}")
     try:
@@ -173,6 +173,13 @@ def _as_of(value, where: Path) -> datetime | None:
         if "T" in value or " " in value:
             raise ConfigError(f"{problem}, got {value!r} (no UTC offset: add Z or +hh:mm)")
         parsed = parsed.replace(tzinfo=timezone.utc)
+    return _in_range(parsed, value, where)
+
+
+def _in_range(parsed: datetime, value, where: Path) -> datetime:
+    problem = out_of_range(parsed)
+    if problem is not None:
+        raise ConfigError(f"{where} $.as_of: {problem}, got {value if isinstance(value, str) else parsed.isoformat()}")
     return parsed
 
 

@@ -13,19 +13,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 from attrs import define, field
 
+from ..core.context import load_zone
 from ..core.model import Contract, Level
 from ..errors import ConfigError
 from ..plugins import PluginProblem
-from ..policy.lock import LOCK_NAME, content_hash, read_lock
+from ..policy.lock import LOCK_NAME, content_hash
 from ..policy.registry import CORE_MODULE, Manifest, Policy, PolicyModule, PolicyRegistry
 from ..inputs.workspace import CONFIG_NAME
 from .catalogue import LintFinding, LintProblem, LintProblems, LintRule, suggest_country, suggest_subdivision, suggest_timezone
-from .files import Collector, structured
+from .files import Collector, read_file, read_lock, structured
 
 WORKSPACE_FILES = (CONFIG_NAME,)  # workspace files that are not contracts
 
@@ -61,9 +61,13 @@ class Linter:
             return col.found
         try:
             policy = self.registry.get(contract.policy)
-        except ConfigError:
-            available = ", ".join(sorted(self.registry.available())) or "none"
-            col.add("contract.unknown_policy", f"unknown policy {contract.policy!r} (available: {available})", "$.policy")
+        except ConfigError as exc:
+            available = self.registry.available()
+            if contract.policy in available:  # it exists but does not load: say why, not "unknown"
+                col.add("contract.unknown_policy", f"policy {contract.policy!r} cannot be loaded: {exc}", "$.policy")
+            else:
+                listed = ", ".join(sorted(available)) or "none"
+                col.add("contract.unknown_policy", f"unknown policy {contract.policy!r} (available: {listed})", "$.policy")
             policy = None
         col.extend(_term_and_place(contract))
         for plugin, check in self.contract_checks:
@@ -102,20 +106,20 @@ class Linter:
             col.add("policy.manifest", f"manifest says {manifest.id}@{manifest.version} but the folder is "
                     f"{folder.parent.name}/{folder.name}", "$.id")
         source = folder / manifest.source.file
-        if not source.is_file():
+        if not _is_file(source):
             col.add("policy.source_hash", f"source file {manifest.source.file} is missing", "$.source.file")
         else:
             self.checked.add(str(source))
-            digest = hashlib.sha256(source.read_bytes()).hexdigest()
+            digest = hashlib.sha256(read_file(source)).hexdigest()
             if digest != manifest.source.sha256:
                 col.add("policy.source_hash", f"sha256 of {manifest.source.file} is {digest}, "
                         f"manifest says {manifest.source.sha256}", "$.source.sha256")
         for name in manifest.modules:
-            if not (folder / f"{name}.toml").is_file():
+            if not _is_file(folder / f"{name}.toml"):
                 col.add("policy.manifest", f"module {name!r} is listed but {name}.toml is missing", "$.modules")
         lock = read_lock(folder.parent.parent)
         ref = f"{folder.parent.name}@{folder.name}"
-        if ref in lock and lock[ref] != content_hash(folder):
+        if ref in lock and lock[ref] != _content_hash(folder):
             col.add("policy.locked_version_changed",
                     f"{ref} is locked (published) but its files changed; revert them and add the new terms as a new version folder")
         found = col.found
@@ -123,7 +127,7 @@ class Linter:
         cols: dict[str, Collector] = {}
         for name in dict.fromkeys([CORE_MODULE, *manifest.modules]):
             path = folder / f"{name}.toml"
-            if name not in self.modules or self.modules[name].lint is None or not path.is_file():
+            if name not in self.modules or self.modules[name].lint is None or not _is_file(path):
                 continue
             cols[name] = self.collector(path)
             tables[name] = cols[name].read(path, "policy.invalid_toml")
@@ -146,11 +150,10 @@ class Linter:
         found: list[LintFinding] = []
         versions: set[Path] = set()
         for given in paths:
-            if not given.exists():
-                raise ConfigError(f"{given}: no such file or folder")
-            files = sorted(p for p in given.rglob("*") if p.is_file()) if given.is_dir() else [given]
+            is_dir = _is_dir(given)
+            files = sorted(p for p in given.rglob("*") if _is_file(p)) if is_dir else [given]
             for path in files:
-                explicit = not given.is_dir()
+                explicit = not is_dir
                 if path.name == LOCK_NAME:
                     for manifest in sorted(path.parent.glob("*/*/manifest.toml")):
                         versions.add(manifest.parent)
@@ -186,8 +189,40 @@ class Linter:
 
 
 def _version_folder(path: Path) -> Path | None:
-    folder = path if path.is_dir() else path.parent
-    return folder if (folder / "manifest.toml").is_file() else None
+    folder = path.parent
+    return folder if _is_file(folder / "manifest.toml") else None
+
+
+def _is_file(path: Path) -> bool:
+    """Whether *path* is a file; a name the system refuses (too long) is none."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(given: Path) -> bool:
+    """Whether a path given to lint is a folder; a ConfigError when it is not there at all."""
+    try:
+        if given.is_dir():
+            return True
+        if given.exists():
+            return False
+    except OSError as exc:
+        raise ConfigError(f"{given}: cannot read ({exc.strerror or exc})") from None
+    raise ConfigError(f"{given}: no such file or folder")
+
+
+def _content_hash(folder: Path) -> str:
+    try:
+        return content_hash(folder)
+    except OSError as exc:
+        raise ConfigError(f"{exc.filename or folder}: cannot read ({exc.strerror or exc})") from None
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """*text* quoted, cut short when long (a 5000-character name would fill the terminal)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 def _term_and_place(contract: Contract) -> list[LintProblem]:
@@ -196,10 +231,10 @@ def _term_and_place(contract: Contract) -> list[LintProblem]:
     if term.end <= term.start:
         found.add("contract.term_order", f"term end {term.end} is not after its start {term.start}", "$.term")
     try:
-        ZoneInfo(contract.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        load_zone(contract.timezone, contract.path)  # as audit loads it: "America" is a folder of zones
+    except ConfigError:
         hint = suggest_timezone(contract.timezone) or " (e.g. America/New_York)"
-        found.add("contract.timezone", f"{contract.timezone!r} is not an IANA time zone name{hint}", "$.timezone")
+        found.add("contract.timezone", f"{_shown(contract.timezone)} is not an IANA time zone name{hint}", "$.timezone")
     if contract.holidays is not None:
         supported = holidays_lib.list_supported_countries()
         if contract.holidays not in supported:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 from ..core.convert import StructureError, structure
 from ..core.model import Level
 from ..errors import ConfigError
+from ..inputs.toml import decode_utf8, read_toml
+from ..policy.lock import LOCK_NAME
 from .catalogue import LintFinding, LintProblem
 
 
@@ -68,17 +72,59 @@ class Collector:
             self.add(p.rule, p.message, p.path)
 
     def read(self, path: Path, rule: str) -> dict | None:
-        """The TOML of *path* (kept for locating keys); a TOML error is a finding of *rule*."""
+        """The TOML of *path* (kept for locating keys); a file that is not TOML (a syntax error,
+        not UTF-8, nested too deeply) is a finding of *rule*, as ``read_toml`` words it."""
+        raw = read_file(path)
         try:
-            self.text = path.read_text(encoding="utf-8")
+            self.text = decode_utf8(raw, path, "TOML file")
             return tomllib.loads(self.text)
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        except ConfigError as exc:  # not UTF-8: the message starts with the file name
+            self._invalid(rule, str(exc).removeprefix(f"{path}: "))
         except tomllib.TOMLDecodeError as exc:
             match = re.search(r"at line (\d+), column (\d+)", str(exc))
-            self.found.append(LintFinding(rule=rule, level=self.levels[rule], file=str(path), message=f"invalid TOML: {exc}",
-                                          line=int(match[1]) if match else None, column=int(match[2]) if match else None))
-            return None
+            self._invalid(rule, f"invalid TOML: {exc}", int(match[1]) if match else None,
+                          int(match[2]) if match else None)
+        except RecursionError:
+            self._invalid(rule, "invalid TOML (nested too deeply)")
+        except (ValueError, OverflowError) as exc:  # a value tomllib cannot build
+            self._invalid(rule, f"invalid TOML ({exc})")
+        return None
+
+    def _invalid(self, rule: str, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.found.append(LintFinding(rule=rule, level=self.levels[rule], file=self.file, message=message,
+                                      line=line, column=column))
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of *path*; a ConfigError when it is not a regular file (a FIFO would block) or
+    cannot be read."""
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigError(f"{path}: cannot read (is a folder)")
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{path}: cannot read (not a regular file)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_lock(root: Path) -> dict[str, str]:
+    """``policy.lock.read_lock`` with every problem of the ``LOCK`` file a ConfigError naming
+    it (not UTF-8, nested too deeply, ``[versions]`` not a table of strings)."""
+    lock = root / LOCK_NAME
+    try:
+        if not lock.is_file():
+            return {}
+    except OSError as exc:
+        raise ConfigError(f"{lock}: cannot read ({exc.strerror or exc})") from None
+    versions = read_toml(lock).get("versions", {})
+    if not isinstance(versions, dict):
+        raise ConfigError(f"{lock} $.versions: expected a table of version hashes")
+    for ref, value in versions.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{lock} $.versions.\"{ref}\": expected a string (sha256:...), got {type(value).__name__}")
+    return dict(versions)
 
 
 def key_of(field_path: str, msg: str) -> str:

@@ -48,7 +48,7 @@ def diff_policies(old: Policy, new: Policy) -> list[tuple[str, str, list[str]]]:
 
 
 def _natural(key: str):
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]
+    return [int(part) if part.isascii() and part.isdigit() else part for part in re.split(r"([0-9]+)", key)]
 
 
 def _change(key: str, a: dict, b: dict) -> str:

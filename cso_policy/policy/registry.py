@@ -148,11 +148,15 @@ def _clause_refs(clause: str) -> list[str]:
     refs = []
     for part in match[2].split(","):
         lo, _, hi = part.strip().partition("-")
-        if lo.isdigit() and hi.isdigit():
+        if _number(lo) and _number(hi) and len(hi) <= 4:  # a range of real tables, not "1-99999999"
             refs += [f"{word} {n}" for n in range(int(lo), int(hi) + 1)]
-        elif lo.isdigit():
+        elif _number(lo):
             refs.append(f"{word} {lo}")
     return refs
+
+
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # not "²", which isdigit() also takes
 
 
 def _structured(data: dict, cls, path: Path):

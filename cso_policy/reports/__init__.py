@@ -48,14 +48,20 @@ class Report:
         return counts if counts is not None else FindingCounts.of(self.findings)
 
     def summary(self) -> dict:
+        """The counts (:data:`SUMMARY_KEYS`), then the sections by name (one named like a count is
+        left out: the counts are what every format reads)."""
         found = self.counts().summary()
         return {
             "records": self.records,
             "records_by_kind": dict(sorted(self.records_by_kind.items())),
             "contracts": len(self.contracts),
             **found,
-            **{key: self.sections[key] for key in sorted(self.sections)},
+            **{key: self.sections[key] for key in sorted(self.sections, key=str) if key not in SUMMARY_KEYS},
         }
+
+
+SUMMARY_KEYS = ("records", "records_by_kind", "contracts", "findings", "waived", "by_level", "by_rule", "by_contract")
+"""What :meth:`Report.summary` itself counts; no section may take these names."""
 
 
 ITEMS = "\x00items\x00"

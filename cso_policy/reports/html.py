@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import math
 from datetime import datetime
 from typing import TextIO
 
@@ -201,23 +202,33 @@ def _bar_chart(title: str, rows: list[tuple[str, float, float | None]], unit: st
     return "".join(parts)
 
 
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _rows(value) -> list[dict]:
+    """The rows of a summary section, which may be any JSON a plugin gave: only its objects."""
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+
 def _hours_charts(report: Report) -> str:
     out = []
-    for pkg in report.sections.get("hours", []):
-        rows = [(q["period"], q["hours"], q["cap"]) for q in pkg["quarters"]]
+    for pkg in _rows(report.sections.get("hours")):
+        rows = [(str(q.get("period", "")), q["hours"], q.get("cap")) for q in _rows(pkg.get("quarters"))
+                if _number(q.get("hours")) and (q.get("cap") is None or _number(q.get("cap")))]
         numbers = _table(["quarter", "hours", "cap", "over the cap"],
                          [[_e(p), f"{h:g}", _e(format(c, "g")) if c is not None else "",
                            f"{h - c:g}" if c is not None and h > c else ""] for p, h, c in rows],
                          numeric={1, 2, 3}, cls="chart-data")
-        out.append(_bar_chart(f"{pkg['contract']} · package {pkg['package']} ({pkg['tier']}): hours per quarter against the cap",
+        out.append(_bar_chart(f"{pkg.get('contract')} · package {pkg.get('package')} ({pkg.get('tier')}): hours per quarter against the cap",
                               rows, "h", numbers=numbers))
     return "".join(out)
 
 
 def _sla_chart(report: Report) -> str:
     rows, cells = [], []
-    for row in report.sections.get("sla_attainment", []) or []:
-        if isinstance(row, dict) and row.get("measured"):
+    for row in _rows(report.sections.get("sla_attainment")):
+        if _number(row.get("measured")) and row["measured"] and _number(row.get("met", 0)):
             label = f"{row.get('contract', '')} {row.get('tier', '')} {row.get('severity', '')}".strip()
             share = round(100.0 * row.get("met", 0) / row["measured"], 1)
             rows.append((label, share, None))

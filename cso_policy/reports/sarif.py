@@ -114,10 +114,12 @@ def sarif_log(rules: Iterable[SarifRule], results: Iterable[SarifResult] | str, 
 
 
 def _file_line(source: str | None) -> tuple[str | None, int | None]:
+    """``("f.jsonl", 12)`` for ``f.jsonl:12``; the line only when it is ASCII digits (``²`` is a
+    digit to ``isdigit()``, not to ``int()``) and fits SARIF's integer."""
     if not source:
         return None, None
     file, _, line = source.rpartition(":")
-    if line.isdigit() and file:
+    if file and line.isascii() and line.isdigit() and len(line) <= 18:
         return file, int(line)
     return source.split(" ")[0], None
 

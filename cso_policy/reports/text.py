@@ -88,14 +88,21 @@ def write_summary(report: Report, stream: TextIO) -> None:
         stream.write(f"  {rule_id}: {entry['count']}{hours}{', ' + money if money else ''}\n")
     if summary.get("waived"):
         stream.write(f"  waived: {summary['waived']}\n")
-    attainment = [row for row in summary.get("sla_attainment", ()) if row.get("measured")]
+    rows = summary.get("sla_attainment")
+    # a section is any JSON a plugin gave: rows that are not the SLA domain's are not shown
+    attainment = [row for row in rows if isinstance(row, dict) and row.get("measured")] if isinstance(rows, list) else []
     if attainment:
         stream.write("\nSLA attainment (tickets measured, met, breached)\n")
         for row in attainment:
             stream.write(
-                f"  {row['contract']} {row['tier']} {row['severity']}: {row['measured']} measured, "
-                f"{row['met']} met, {row['breached']} breached ({row['percent_met']:g}% met)\n"
+                f"  {row.get('contract')} {row.get('tier')} {row.get('severity')}: {row.get('measured')} measured, "
+                f"{row.get('met')} met, {row.get('breached')} breached ({number_text(row.get('percent_met'))}% met)\n"
             )
+
+
+def number_text(value) -> str:
+    """``12.5`` for a number (``:g``), anything else as it is."""
+    return format(value, "g") if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 FORMAT = ReportFormat(name="text", write=write_text, extension="txt", description="for a person, grouped by contract")
