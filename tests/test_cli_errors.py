@@ -137,3 +137,27 @@ def test_two_formats_with_one_extension_write_two_files(ws, tmp_path):
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["summary"]["records"] == 1
     assert (out / "report.zz.json").read_text(encoding="utf-8") == "zz"
     assert f"wrote {out / 'report.json'}, {out / 'report.zz.json'}" in result.stdout
+
+
+def test_explain_with_an_output_is_a_usage_error_not_a_report_silently_dropped(ws, tmp_path):
+    result = invoke("audit", ws.root, "--explain", "entitlement.*", "--output", tmp_path / "x.json")
+    assert_exit_2(result, "--explain prints an explanation instead of a report", one_line=True)
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_file_named_twice_is_read_once_with_any_number_of_jobs(ws):
+    records = ws.record_files[0]
+    reports = []
+    for jobs in ("1", "2"):
+        result = invoke("audit", "--contracts", ws.contract_files[0], "--records", records, "--records", records,
+                        "--records", records.parent / ".." / records.parent.name / records.name, "--jobs", jobs,
+                        "--format", "json", "--as-of", "2026-12-31T00:00:00Z")
+        assert result.exit_code in (0, 1), result.output
+        report = json.loads(result.stdout)
+        (read,) = report["summary"]["inputs"]
+        assert (read["read"], read["counted"], read["duplicate"]) == (1, 1, 0)
+        report.pop("run", None)
+        report.pop("elapsed", None)
+        reports.append(report)
+    assert reports[0] == reports[1]
+

@@ -119,6 +119,29 @@ def test_an_unusable_store_is_one_line_and_exit_2(workspace):
     assert result.output.count("\n") == 1
 
 
+@pytest.mark.parametrize("damage, says", [
+    ("UPDATE runs SET amounts = 'x'", "run 1 is damaged (amounts 'x' is not JSON)"),
+    ("UPDATE runs SET amounts = '[1]'", "run 1 is damaged (amounts '[1]' is not a table of currency amounts)"),
+    ("UPDATE runs SET amounts = '{\"USD\": \"abc\"}'", "is not a table of currency amounts"),
+    ("UPDATE runs SET findings = 'lots'", "run 1 is damaged (findings 'lots' is not a whole number)"),
+    ("DROP TABLE findings", "cannot read the history store (OperationalError"),
+])
+def test_a_store_edited_by_hand_is_one_line_and_no_run_is_added(workspace, damage, says):
+    audit("--store")
+    with sa.create_engine("sqlite:///audits.db").begin() as connection:
+        connection.execute(sa.text("DROP TRIGGER runs_append_only_update"))
+        connection.execute(sa.text(damage))
+    # history reads the runs alone; audit --baseline last reads the runs and the last run's findings
+    commands = [["audit", ".", "--as-of", AS_OF, "--store", "--baseline", "last", "--format", "html"]]
+    for args in commands if damage.startswith("DROP") else [["history", "."], *commands]:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("cso-policy: error: --store sqlite:///audits.db: ") and says in line, line
+    with sa.create_engine("sqlite:///audits.db").connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM runs")).scalar() == 1
+
+
 def test_a_team_store_in_postgresql(workspace, pg_server, postgresql):
     url = pg_server.url(dbname=postgresql.info.dbname)
     kept = audit("--store", url)

@@ -305,3 +305,12 @@ def test_verify_loads_the_plugin_when_the_environment_trusts_workspaces(nw, plug
     assert result.exit_code in (0, 1), result.output  # installed plugins may differ from the run's
     assert "cso-policy: running plugin p.py named by r.json" in result.stderr
     assert (nw / "imported.marker").exists()
+
+
+@pytest.mark.parametrize("versions", ["versions = 5", 'versions = "x"', "versions = [1]", "[versions]\n\"a@1\" = 5"])
+def test_policies_lock_with_a_lock_file_it_cannot_use_is_one_line(tmp_path, versions):
+    root = tmp_path / "policies"
+    shutil.copytree(builtin_policy_root() / "liveperson-cso", root / "liveperson-cso")
+    (root / "LOCK").write_text(versions + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["policies", "lock", str(root)])
+    assert_exit_2(result, f"{root / 'LOCK'} $.versions", one_line=True)

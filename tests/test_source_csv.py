@@ -332,6 +332,9 @@ def test_cli_an_unknown_field_in_the_map_or_the_constants_is_one_line(runner, tm
     (GOOD_ENTRY.replace('kind = "work"', 'kind = "hours"'), "(source csv) $.kind: expected one of"),
     (GOOD_ENTRY + 'delimiter = ";;"\n', "(source csv) $.delimiter: expected one character"),
     (GOOD_ENTRY + 'encoding = "klingon"\n', "(source csv) $.encoding: unknown encoding 'klingon'"),
+    # lines are split on b"\n": a bytes codec, UTF-16/32 or EBCDIC cannot be read line by line
+    *((GOOD_ENTRY + f'encoding = "{name}"\n', f"(source csv) $.encoding: '{name}' is not an encoding a CSV file "
+       "can be read in") for name in ("hex", "rot13", "utf-16", "utf-32-le", "cp037")),
     (GOOD_ENTRY + 'header = "auto"\n', "(source csv) $.header: expected true or false"),
     (GOOD_ENTRY + 'timezone = "Mars/Olympus"\n', "(source csv) $.timezone: unknown time zone"),
     (GOOD_ENTRY.replace('decimal = ","', 'decimal = ";"'), "(source csv) $.decimal: expected one of ., ,"),

@@ -46,6 +46,9 @@ def command(formats, output, output_dir, fail_on, jobs, scheduler, store, target
         raise click.UsageError("several --format values need --output-dir")
     if output is not None and output_dir is not None:
         raise click.UsageError("give --output or --output-dir, not both")
+    if target and (output is not None or output_dir is not None):
+        raise click.UsageError("--explain prints an explanation instead of a report: drop --output/--output-dir, "
+                               "or run the audit again without --explain for the report")
     done = run(**inputs, jobs=jobs, scheduler=scheduler, record="json" in formats, store=store)
     cat, report = done.catalogue, done.report
     unknown = [f for f in formats if f not in cat.formats]

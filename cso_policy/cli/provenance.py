@@ -21,7 +21,7 @@ import orjson
 
 from .._version import __version__
 from ..errors import ConfigError
-from ..lint.files import read_lock
+from ..policy.lock import read_lock
 from ..policy.lock import content_hash
 
 RECORD_VERSION = 1

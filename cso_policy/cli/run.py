@@ -209,6 +209,7 @@ def _run_spec(spec: AuditSpec, *, progress: bool, jobs, scheduler, record: bool,
 
         store = HistoryStore(spec.store)
         key = workspace_key(spec.workspace, views)
+        store.runs(key)  # a damaged store is said before this run is added to it, not after
         run_id = store.add(key, report, report.run, report.summary())
         report.history = store.runs(key)
         store.close()

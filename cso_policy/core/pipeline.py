@@ -369,6 +369,7 @@ def record_inputs(
     (the ingest decodes them), unless *decoded* is asked for."""
     plugin_options = plugin_options or {}
     out = []
+    seen: list[tuple] = []  # (real path, source, options) of each file read: a file named twice is read once
     for record_input in inputs:
         paths = [None] if record_input.path is None else expand(record_input.path, base, cat.suffixes())
         for path in paths:
@@ -378,6 +379,11 @@ def record_inputs(
                 raise ConfigError(f"{path}: not a file")
             entry = concrete.where or f"records {path or source.name}"
             options = source_options(source, {**plugin_options.get(source.name, {}), **concrete.options}, path, entry)
+            if path is not None:
+                read = (os.path.realpath(path), source.name, options)
+                if read in seen:
+                    continue
+                seen.append(read)
             bind = getattr(options, "bind", None)
             if bind is not None:  # a table source learns the fields of its record kind
                 found = bind(cat.kinds)

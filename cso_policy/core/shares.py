@@ -150,7 +150,9 @@ def merge_results(run, results: list[ShareResult], inputs: list[Input], failures
     failed = {failure.where: failure.error for failure in failures}
     counts = {}
     for item in inputs:
-        total = counts.setdefault(item.where, InputCount(item.source, item.where, failed=failed.get(item.where)))
+        if item.where in counts:  # two inputs of one name share one accounting, as in one process
+            continue
+        total = counts[item.where] = InputCount(item.source, item.where, failed=failed.get(item.where))
         for result in results:
             part = result.inputs.get(item.where)
             if part is not None:

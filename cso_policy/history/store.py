@@ -9,8 +9,10 @@ to (triggers).
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
+import math
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -126,6 +128,13 @@ class HistoryStore:
             "record": orjson.dumps(record).decode(),
             "summary": orjson.dumps(summary, option=orjson.OPT_NON_STR_KEYS).decode(),
         }
+        try:
+            return self._insert(row, report)
+        except sa.exc.SQLAlchemyError as exc:  # nothing of the run is kept: one transaction
+            raise ConfigError(f"--store {shown(self.url)}: cannot keep the run in the history store "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+
+    def _insert(self, row: dict, report) -> int:
         with self.engine.begin() as connection:
             run_id = connection.execute(sa.insert(RUNS).values(**row)).inserted_primary_key[0]
             batch = []
@@ -142,24 +151,60 @@ class HistoryStore:
         return run_id
 
     def runs(self, workspace: str | None = None) -> list[dict]:
-        """The stored runs (of *workspace*, or all), oldest first."""
+        """The stored runs (of *workspace*, or all), oldest first; a row that is not what this
+        store writes (edited by hand, damaged) is a one-line error naming it."""
         query = sa.select(RUNS.c.id, RUNS.c.workspace, RUNS.c.ran_at, RUNS.c.ran_by, RUNS.c.tool_version,
                           RUNS.c.as_of, RUNS.c.findings, RUNS.c.waived, RUNS.c.hours, RUNS.c.amounts).order_by(RUNS.c.id)
         if workspace is not None:
             query = query.where(RUNS.c.workspace == workspace)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             # str(): SQLAlchemy's column names are a str subclass that orjson will not take as keys
-            return [{**{str(k): v for k, v in row._asdict().items()}, "amounts": json.loads(row.amounts)}
+            return [self._checked({**{str(k): v for k, v in row._asdict().items()}})
                     for row in connection.execute(query)]
 
+    def _checked(self, run: dict) -> dict:
+        def damaged(what: str):
+            return ConfigError(f"--store {shown(self.url)}: run {run.get('id')!r} is damaged ({what}); "
+                               "the store holds something cso-policy did not write")
+
+        try:
+            amounts = json.loads(run["amounts"])
+        except (TypeError, ValueError, RecursionError):
+            raise damaged(f"amounts {_short(run['amounts'])} is not JSON") from None
+        if not isinstance(amounts, dict) or not all(isinstance(k, str) and _number(v) for k, v in amounts.items()):
+            raise damaged(f"amounts {_short(run['amounts'])} is not a table of currency amounts")
+        for name in ("findings", "waived"):
+            if type(run[name]) is not int:
+                raise damaged(f"{name} {_short(run[name])} is not a whole number")
+        if not _number(run["hours"]):
+            raise damaged(f"hours {_short(run['hours'])} is not a number")
+        for name in ("workspace", "ran_at", "ran_by", "tool_version", "as_of"):
+            if not isinstance(run[name], str):
+                raise damaged(f"{name} {_short(run[name])} is not text")
+        return {**run, "amounts": amounts}
+
     def last(self, workspace: str) -> int | None:
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return connection.execute(sa.select(sa.func.max(RUNS.c.id)).where(RUNS.c.workspace == workspace)).scalar()
 
     def fingerprints(self, run_id: int) -> set[str]:
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             rows = connection.execute(sa.select(FINDINGS.c.fingerprint).where(FINDINGS.c.run_id == run_id))
-            return {row.fingerprint for row in rows}
+            found = {row.fingerprint for row in rows}
+        if not all(isinstance(f, str) for f in found):
+            raise ConfigError(f"--store {shown(self.url)}: the findings of run {run_id} are damaged (a fingerprint "
+                              "that is not text); the store holds something cso-policy did not write")
+        return found
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """A connection; what the database refuses (a table dropped by hand) is one line."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except sa.exc.SQLAlchemyError as exc:
+            raise ConfigError(f"--store {shown(self.url)}: cannot read the history store "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -180,3 +225,13 @@ def workspace_key(workspace, contract_ids: Iterable[str]) -> str:
 
 
 __all__ = ["DEFAULT_URL", "HistoryStore", "shown", "workspace_key"]
+
+
+def _number(value) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+

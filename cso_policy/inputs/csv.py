@@ -75,9 +75,14 @@ class CsvOptions(TableOptions):
         if self.delimiter is not None and self.delimiter == self.quotechar:
             return [("$.quotechar", "must differ from the delimiter")]
         try:
-            codecs.lookup(self.encoding)
+            info = codecs.lookup(self.encoding)
         except LookupError:
             return [("$.encoding", f"unknown encoding {self.encoding!r} (e.g. utf-8, utf-8-sig, cp1252, latin-1)")]
+        # lines are split on the byte b"\n": the encoding must be a text encoding that writes ASCII
+        # as ASCII (not UTF-16/32, not a bytes-to-bytes codec such as hex or rot13)
+        if not getattr(info, "_is_text_encoding", True) or not _ascii_compatible(info):
+            return [("$.encoding", f"{self.encoding!r} is not an encoding a CSV file can be read in (use an "
+                                   "ASCII-compatible one: utf-8, utf-8-sig, cp1252, latin-1; convert UTF-16 to UTF-8)")]
         return []
 
     def bind(self, kinds) -> list[tuple[str, str]]:
@@ -95,6 +100,13 @@ class CsvOptions(TableOptions):
         out += [(name, f"the required field {name}") for name in self.required
                 if name not in self.columns and name not in self.set]
         return out
+
+
+def _ascii_compatible(info: codecs.CodecInfo) -> bool:
+    try:
+        return info.encode(",;\t\"\r\nAz09")[0].endswith(b",;\t\"\r\nAz09")  # a BOM before it is fine
+    except Exception:  # a codec that cannot encode text at all
+        return False
 
 
 class _Lines:

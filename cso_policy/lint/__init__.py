@@ -21,11 +21,11 @@ from ..core.context import load_zone
 from ..core.model import Contract, Level
 from ..errors import ConfigError
 from ..plugins import PluginProblem
-from ..policy.lock import LOCK_NAME, content_hash
-from ..policy.registry import CORE_MODULE, Manifest, Policy, PolicyModule, PolicyRegistry
 from ..inputs.workspace import CONFIG_NAME
+from ..policy.lock import LOCK_NAME, content_hash, read_lock
+from ..policy.registry import CORE_MODULE, Manifest, Policy, PolicyModule, PolicyRegistry
 from .catalogue import LintFinding, LintProblem, LintProblems, LintRule, suggest_country, suggest_subdivision, suggest_timezone
-from .files import Collector, read_file, read_lock, structured
+from .files import Collector, read_file, structured
 
 WORKSPACE_FILES = (CONFIG_NAME,)  # workspace files that are not contracts
 

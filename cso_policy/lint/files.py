@@ -12,8 +12,7 @@ from pathlib import Path
 from ..core.convert import StructureError, structure
 from ..core.model import Level
 from ..errors import ConfigError
-from ..inputs.toml import decode_utf8, read_toml
-from ..policy.lock import LOCK_NAME
+from ..inputs.toml import decode_utf8
 from .catalogue import LintFinding, LintProblem
 
 
@@ -107,24 +106,6 @@ def read_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
-
-
-def read_lock(root: Path) -> dict[str, str]:
-    """``policy.lock.read_lock`` with every problem of the ``LOCK`` file a ConfigError naming
-    it (not UTF-8, nested too deeply, ``[versions]`` not a table of strings)."""
-    lock = root / LOCK_NAME
-    try:
-        if not lock.is_file():
-            return {}
-    except OSError as exc:
-        raise ConfigError(f"{lock}: cannot read ({exc.strerror or exc})") from None
-    versions = read_toml(lock).get("versions", {})
-    if not isinstance(versions, dict):
-        raise ConfigError(f"{lock} $.versions: expected a table of version hashes")
-    for ref, value in versions.items():
-        if not isinstance(value, str):
-            raise ConfigError(f"{lock} $.versions.\"{ref}\": expected a string (sha256:...), got {type(value).__name__}")
-    return dict(versions)
 
 
 def key_of(field_path: str, msg: str) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..inputs.toml import read_toml
 
 LOCK_NAME = "LOCK"
 
@@ -21,13 +21,21 @@ def content_hash(folder: Path) -> str:
 
 
 def read_lock(root: Path) -> dict[str, str]:
+    """The ``[versions]`` of *root*'s ``LOCK`` (empty without one); every problem of the file is
+    a ConfigError naming it (not UTF-8, nested too deeply, ``[versions]`` not a table of strings)."""
     lock = root / LOCK_NAME
-    if not lock.is_file():
-        return {}
     try:
-        return dict(tomllib.loads(lock.read_text()).get("versions", {}))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{lock}: invalid TOML ({exc})") from None
+        if not lock.is_file():
+            return {}
+    except OSError as exc:
+        raise ConfigError(f"{lock}: cannot read ({exc.strerror or exc})") from None
+    versions = read_toml(lock).get("versions", {})
+    if not isinstance(versions, dict):
+        raise ConfigError(f"{lock} $.versions: expected a table of version hashes")
+    for ref, value in versions.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{lock} $.versions.\"{ref}\": expected a string (sha256:...), got {type(value).__name__}")
+    return dict(versions)
 
 
 def write_lock(root: Path) -> tuple[list[str], list[str]]:
