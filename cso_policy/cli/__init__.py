@@ -44,14 +44,12 @@ def catalogue(ws: Workspace | None = None, specs: tuple[str, ...] | None = None)
     if foreign and ctx is not None:
         # Outside a command line (a --scheduler worker setting up a run the command line already
         # allowed, or a program calling this) the caller has decided.
-        flag = bool((ctx.find_root().obj or {}).get("allow_workspace_plugins"))
-        if not workspace_plugins_allowed(flag):
-            raise UsageError(
-                f"{ws.root / 'cso-policy.toml'} names workspace plugin{'s' if len(foreign) > 1 else ''} "
-                f"{', '.join(foreign)}, which would run as code: pass --allow-workspace-plugins "
-                f"(or set {TRUST_WORKSPACE_ENV}=1) if you trust this workspace")
-        for spec in foreign:
-            click.echo(f"cso-policy: running workspace plugin {spec}", err=True)
+        trust_plugins(
+            foreign,
+            f"{ws.root / 'cso-policy.toml'} names workspace plugin{'s' if len(foreign) > 1 else ''} "
+            f"{', '.join(foreign)}, which would run as code: pass --allow-workspace-plugins "
+            f"(or set {TRUST_WORKSPACE_ENV}=1) if you trust this workspace",
+            lambda spec: f"cso-policy: running workspace plugin {spec}")
     if ws is not None:
         load_local_plugins(pm, ws.plugins, ws.root, confine=True)
     pm.check_hooks()
@@ -59,6 +57,18 @@ def catalogue(ws: Workspace | None = None, specs: tuple[str, ...] | None = None)
         cat = Catalogue.from_plugins(pm)
         cat.configure(ws.plugin_options if ws else {}, ws.root if ws else None)
     return cat
+
+
+def trust_plugins(foreign: list[str], refusal: str, notice) -> None:
+    """Local plugins that a file names (a workspace, a report) are code its author chose: they
+    load only when the user trusts them (``--allow-workspace-plugins`` or the environment), with
+    ``notice(plugin)`` on stderr for each; otherwise *refusal* is a UsageError."""
+    ctx = click.get_current_context(silent=True)
+    flag = bool(((ctx.find_root().obj or {}) if ctx is not None else {}).get("allow_workspace_plugins"))
+    if not workspace_plugins_allowed(flag):
+        raise UsageError(refusal)
+    for spec in foreign:
+        click.echo(notice(spec), err=True)
 
 
 def warn_plugin_problems(cat: Catalogue) -> None:

@@ -15,12 +15,12 @@ from attrs import frozen
 
 from .. import exitcodes
 from ..core.convert import StructureError, structure
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError
 from ..history import DEFAULT_URL
 from ..inputs.toml import decode_utf8
-from ..plugins import TRUST_WORKSPACE_ENV, get_plugin_manager, workspace_plugins_allowed
+from ..plugins import TRUST_WORKSPACE_ENV, get_plugin_manager
 from ..reports.json import write_json
-from . import handle_errors
+from . import handle_errors, trust_plugins
 from .provenance import RECORD_VERSION, compare
 from .run import AuditSpec, run_spec
 
@@ -187,14 +187,13 @@ def _consent(path: Path, specs: list[str]) -> None:
                and not pm.has_plugin(Path(s).stem if s.endswith(".py") else s)]
     if not foreign:
         return
-    if not workspace_plugins_allowed(bool(root.get("allow_workspace_plugins"))):
-        many = len(foreign) > 1
-        raise UsageError(
-            f"{path}: the run loaded plugin{'s' if many else ''} {', '.join(foreign)}, which {'are' if many else 'is'} "
-            f"code: pass {' '.join(f'-p {s}' for s in foreign)} or --allow-workspace-plugins (or set "
-            f"{TRUST_WORKSPACE_ENV}=1) to load {'them' if many else 'it'} again")
-    for spec in foreign:
-        click.echo(f"cso-policy: running plugin {spec} named by {path}", err=True)
+    many = len(foreign) > 1
+    trust_plugins(
+        foreign,
+        f"{path}: the run loaded plugin{'s' if many else ''} {', '.join(foreign)}, which {'are' if many else 'is'} "
+        f"code: pass {' '.join(f'-p {s}' for s in foreign)} or --allow-workspace-plugins (or set "
+        f"{TRUST_WORKSPACE_ENV}=1) to load {'them' if many else 'it'} again",
+        lambda spec: f"cso-policy: running plugin {spec} named by {path}")
 
 
 def _key(finding: dict) -> bytes:
