@@ -54,7 +54,7 @@ MAX_NUMBER = 1_000_000_000
 
 def _in_range(day: date, value) -> None:
     if not SUPPORTED[0] <= day <= SUPPORTED[1]:
-        raise FieldError(f"{_OUT_OF_RANGE}, got {_short(value)}")
+        raise FieldError(f"{_OUT_OF_RANGE}, got {short(value)}")
 
 
 def out_of_range(moment: date) -> str | None:
@@ -177,8 +177,7 @@ def _only(kind: type, word: str, inner):
 
     def structure(value, _type):
         if not isinstance(value, kind):
-            article = "an" if word[:1] in "aeiou" else "a"
-            raise FieldError(f"expected {article} {word}, got {value!r}")
+            raise FieldError(f"expected {with_article(word)}, got {value!r}")
         return inner(value, _type)
 
     return structure
@@ -305,7 +304,7 @@ def record_structurer(classes: Mapping[str, type[Record]]) -> Callable[[object],
 
     def structure_record(obj) -> Record:
         if not isinstance(obj, dict):
-            raise StructureError([("$", f"expected an object, got {_short(obj)}")])
+            raise StructureError([("$", f"expected an object, got {short(obj)}")])
         kind = obj.get("kind")
         found = hooks.get(kind) if type(kind) is str else None
         if found is None:
@@ -329,6 +328,16 @@ def structure_contract(data: dict) -> Contract:
     return structure(data, Contract)
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def short(value: object, limit: int = 40) -> str:
+    """*value* as written (``repr``), cut to *limit* characters, for one-line messages."""
+    try:
+        text = repr(value)
+    except Exception:  # a plugin's object whose repr fails
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+
+def with_article(word: str) -> str:
+    """``"object"`` -> ``"an object"``, ``"list"`` -> ``"a list"``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -33,7 +33,7 @@ from ..inputs.sources import BadLine, Incomplete, LeftOut
 from ..plugins import describe
 from ..policy.registry import PolicyRegistry
 from .context import Audit, ContractView, build_view
-from .convert import StructureError, _short, record_structurer
+from .convert import StructureError, record_structurer, short, with_article
 from .findings import FindingStore, Findings
 from .kinds import KindTable
 from .model import Contract, Finding, Impact, Level, Record, Violation
@@ -259,7 +259,7 @@ class Evaluator:
                                  f"{_got(value)}, not {expected}; the findings it was given are reported unchanged",
                                  plugin)
                 return finding
-            self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding returned {_short(result)}, not a Finding, "
+            self.run_problem(f"plugin {plugin}: cso_policy_adjust_finding returned {short(result)}, not a Finding, "
                              "True, False or None; the findings it was given are reported unchanged", plugin)
             return finding
         return finding
@@ -352,7 +352,7 @@ class Evaluator:
                 f"{record.source} {rec['kind']} {rec['id']}: {obj.reason}; not audited, since any result would be a guess")))
         else:
             count.invalid += 1
-            self.input_problem(file, line, [("$", f"expected an object, got {_short(obj)}")])
+            self.input_problem(file, line, [("$", f"expected an object, got {short(obj)}")])
 
     def repeat(self, file: str, line: int, repeat: Repeat, count: InputCount) -> None:
         """A record whose contract, kind and id were read before: counted once."""
@@ -388,7 +388,7 @@ class Evaluator:
                 problem = check(record, view)
                 if problem is not None:
                     if not (isinstance(problem, tuple) and len(problem) == 2 and all(type(p) is str for p in problem)):
-                        raise TypeError(f"a check returns None or (path, message) as text, got {_short(problem)}")
+                        raise TypeError(f"a check returns None or (path, message) as text, got {short(problem)}")
                     path, msg = problem
             except (Exception, SystemExit) as exc:
                 self.kind_failed(entry.check_plugins[number], "check", exc, record)
@@ -464,9 +464,8 @@ Problem = tuple[str, str, object]
 def _got(value: object) -> str:
     """A value for a message, the same on every run: a plain value as written, anything else by its type."""
     if value is None or isinstance(value, (bool, int, float, str)):
-        return _short(value)
-    name = type(value).__name__
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+        return short(value)
+    return with_article(type(value).__name__)
 
 
 def _finite(value: object) -> bool:

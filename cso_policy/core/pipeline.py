@@ -25,7 +25,7 @@ from ..plugins import PluginManager, PluginProblem, describe, plugin_output_to_s
 from ..policy.registry import PolicyModule, PolicyRegistry
 from ..reports import SUMMARY_KEYS, Report, ReportFormat
 from .context import ContractView, Pool
-from .convert import StructureError, structure
+from .convert import StructureError, short, structure, with_article
 from .evaluator import PLUGIN_ERROR, AuditResult, Evaluator, build_contracts, run_audit
 from .kinds import KindObserver, KindTable, RecordKind
 from .model import Contract, Finding, Violation
@@ -50,7 +50,7 @@ def _by_plugin(pm: PluginManager, hook_name: str, *, lifo: bool = True, **kwargs
             if result is None:
                 continue
             if isinstance(result, (str, bytes, dict)) or not isinstance(result, Iterable):
-                problem(f"returned {_short(result)}, not a list")
+                problem(f"returned {short(result, 60)}, not a list")
                 continue
             items = list(result)
         except (Exception, SystemExit) as exc:
@@ -73,7 +73,7 @@ def json_problem(value: object, depth: int = 0) -> str | None:
     if value is None or isinstance(value, (bool, str)):
         return None
     if isinstance(value, int):
-        return None if -2 ** 63 <= value < 2 ** 64 else f"the integer {_short(value, 30)} is too large"
+        return None if -2 ** 63 <= value < 2 ** 64 else f"the integer {short(value, 30)} is too large"
     if isinstance(value, float):
         return None if math.isfinite(value) else f"the number {value!r} is not finite"
     if depth > 200:
@@ -81,7 +81,7 @@ def json_problem(value: object, depth: int = 0) -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                return f"the key {_short(key, 30)} is not text"
+                return f"the key {short(key, 30)} is not text"
             why = json_problem(item, depth + 1)
             if why is not None:
                 return why
@@ -92,8 +92,7 @@ def json_problem(value: object, depth: int = 0) -> str | None:
             if why is not None:
                 return why
         return None
-    name = type(value).__name__
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} is not a JSON value"
+    return f"{with_article(type(value).__name__)} is not a JSON value"
 
 
 def plain_json(value: object) -> tuple[object, str | None]:
@@ -106,14 +105,6 @@ def plain_json(value: object) -> tuple[object, str | None]:
         return orjson.loads(orjson.dumps(value)), None
     except (TypeError, orjson.JSONEncodeError) as exc:  # a lone surrogate, a str subclass orjson refuses
         return None, str(exc)
-
-
-def _short(value: object, limit: int = 60) -> str:
-    try:
-        text = repr(value)
-    except Exception:
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # hook -> (accepted types, what the hookspec documents, the attribute naming an item or None)
@@ -135,13 +126,13 @@ def _wrong(item: object, expected: tuple[tuple[type, ...], str, str | None]) -> 
     """Why *item* is not what the hook documents, or None."""
     types, what, key = expected
     if not isinstance(item, types):
-        return f"{_short(item)}, not {what}"
+        return f"{short(item, 60)}, not {what}"
     if key is not None:
         if isinstance(item, KindObserver):  # names the kind it observes
             key = "kind"
         value = getattr(item, key, None)
         if not isinstance(value, str) or not value:
-            return f"{type(item).__name__} with {key} {_short(value)}, not a non-empty str"
+            return f"{type(item).__name__} with {key} {short(value, 60)}, not a non-empty str"
     return None
 
 
@@ -229,7 +220,7 @@ class Catalogue:
         for plugin, section in _by_plugin(self.pm, "cso_policy_entitlements", lifo=False, pool=pool, moment=moment):
             data, why = plain_json(section.data)
             if not isinstance(section.key, str) or not section.key:
-                why = f"an EntitlementSection with key {_short(section.key)}, not a non-empty str"
+                why = f"an EntitlementSection with key {short(section.key, 60)}, not a non-empty str"
             elif section.key in taken:
                 why = f"section {section.key!r}, which {taken[section.key]} already shows"
             elif why is not None:
@@ -267,18 +258,18 @@ class Catalogue:
             if sections is None:
                 continue
             if not isinstance(sections, dict):
-                problem(f"returned {_short(sections)}, not a dict")
+                problem(f"returned {short(sections, 60)}, not a dict")
                 continue
             for key, value in sections.items():
                 if not isinstance(key, str) or not key:
-                    problem(f"returned section {_short(key)}, whose name is not a non-empty str; it was left out")
+                    problem(f"returned section {short(key, 60)}, whose name is not a non-empty str; it was left out")
                     continue
                 if key in taken:
                     problem(f"returned section {key!r}, which {taken[key]} already has; it was left out")
                     continue
                 value, why = plain_json(value)
                 if why is not None:
-                    problem(f"returned section {_short(key)} that is not JSON-serialisable ({why}); it was left out")
+                    problem(f"returned section {short(key, 60)} that is not JSON-serialisable ({why}); it was left out")
                     continue
                 out[key] = value
                 taken[key] = f"plugin {plugin}"
@@ -369,7 +360,7 @@ def record_inputs(
     (the ingest decodes them), unless *decoded* is asked for."""
     plugin_options = plugin_options or {}
     out = []
-    seen: list[tuple] = []  # (real path, source, options) of each file read: a file named twice is read once
+    seen: dict[tuple[str, str], list] = {}  # (real path, source) -> the options it is read with: once each
     for record_input in inputs:
         paths = [None] if record_input.path is None else expand(record_input.path, base, cat.suffixes())
         for path in paths:
@@ -380,10 +371,10 @@ def record_inputs(
             entry = concrete.where or f"records {path or source.name}"
             options = source_options(source, {**plugin_options.get(source.name, {}), **concrete.options}, path, entry)
             if path is not None:
-                read = (os.path.realpath(path), source.name, options)
-                if read in seen:
+                read_with = seen.setdefault((os.path.realpath(path), source.name), [])
+                if options in read_with:  # a file named twice is read once
                     continue
-                seen.append(read)
+                read_with.append(options)
             bind = getattr(options, "bind", None)
             if bind is not None:  # a table source learns the fields of its record kind
                 found = bind(cat.kinds)

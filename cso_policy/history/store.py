@@ -24,6 +24,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from ..core.convert import short
 from ..errors import ConfigError
 from . import DEFAULT_URL
 
@@ -170,17 +171,17 @@ class HistoryStore:
         try:
             amounts = json.loads(run["amounts"])
         except (TypeError, ValueError, RecursionError):
-            raise damaged(f"amounts {_short(run['amounts'])} is not JSON") from None
+            raise damaged(f"amounts {short(run['amounts'])} is not JSON") from None
         if not isinstance(amounts, dict) or not all(isinstance(k, str) and _number(v) for k, v in amounts.items()):
-            raise damaged(f"amounts {_short(run['amounts'])} is not a table of currency amounts")
+            raise damaged(f"amounts {short(run['amounts'])} is not a table of currency amounts")
         for name in ("findings", "waived"):
             if type(run[name]) is not int:
-                raise damaged(f"{name} {_short(run[name])} is not a whole number")
+                raise damaged(f"{name} {short(run[name])} is not a whole number")
         if not _number(run["hours"]):
-            raise damaged(f"hours {_short(run['hours'])} is not a number")
+            raise damaged(f"hours {short(run['hours'])} is not a number")
         for name in ("workspace", "ran_at", "ran_by", "tool_version", "as_of"):
             if not isinstance(run[name], str):
-                raise damaged(f"{name} {_short(run[name])} is not text")
+                raise damaged(f"{name} {short(run[name])} is not text")
         return {**run, "amounts": amounts}
 
     def last(self, workspace: str) -> int | None:
@@ -229,9 +230,4 @@ __all__ = ["DEFAULT_URL", "HistoryStore", "shown", "workspace_key"]
 
 def _number(value) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
-
-
-def _short(value, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -31,6 +31,7 @@ import attrs
 import orjson
 from attrs import define, field
 
+from ..core.convert import short
 from ..core.model import Positive
 
 MISSING = object()
@@ -167,7 +168,7 @@ class RowMapper:
             try:
                 value = orjson.loads(value)
             except orjson.JSONDecodeError:
-                raise CellError(f"expected a JSON list, got {_short(value)}") from None
+                raise CellError(f"expected a JSON list, got {short(value)}") from None
         if isinstance(value, (list, tuple)) and item is datetime:
             return [self.moment(v) for v in value]
         return list(value) if isinstance(value, tuple) else value
@@ -191,7 +192,7 @@ class RowMapper:
                 return float(text)
             except ValueError:
                 pass
-        raise CellError(f"expected a number, got {_short(value)}")
+        raise CellError(f"expected a number, got {short(value)}")
 
     def whole(self, value) -> int:
         number = self.number(value)
@@ -211,7 +212,7 @@ class RowMapper:
                 return True
             if word in ("false", "no", "n", "0"):
                 return False
-        raise CellError(f"expected true or false, got {_short(value)}")
+        raise CellError(f"expected true or false, got {short(value)}")
 
     def day(self, value):
         """A typed date as it is; text as ISO 8601 or ``date_format``."""
@@ -223,7 +224,7 @@ class RowMapper:
             try:
                 return datetime.strptime(value.strip(), self.options.date_format).date()
             except ValueError:
-                raise CellError(f"expected a date as {self.options.date_format}, got {_short(value)}") from None
+                raise CellError(f"expected a date as {self.options.date_format}, got {short(value)}") from None
         return value.strip() if isinstance(value, str) else value
 
     def moment(self, value) -> datetime:
@@ -237,14 +238,14 @@ class RowMapper:
                     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError:
                 expected = self.options.timestamp_format or "ISO 8601"
-                raise CellError(f"expected a timestamp as {expected}, got {_short(value)}") from None
+                raise CellError(f"expected a timestamp as {expected}, got {short(value)}") from None
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 if self.zone is None:
                     raise CellError(f"timestamp {value.isoformat()} has no UTC offset: set the table's timezone")
                 value = value.replace(tzinfo=self.zone)
             return value
-        raise CellError(f"expected a timestamp, got {_short(value)}")
+        raise CellError(f"expected a timestamp, got {short(value)}")
 
 
 def _nullable(kind) -> bool:
@@ -265,7 +266,7 @@ def _json_object(value):
         try:
             return orjson.loads(value)
         except orjson.JSONDecodeError:
-            raise CellError(f"expected a JSON object, got {_short(value)}") from None
+            raise CellError(f"expected a JSON object, got {short(value)}") from None
     return value
 
 
@@ -273,11 +274,6 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 __all__ = ["CellError", "RowMapper", "TableOptions"]
